@@ -1,0 +1,1 @@
+"""The engine: scanning, hashing, storage, grouping and actions. Pure Python; never imports Qt."""

@@ -1,0 +1,191 @@
+"""Plain, immutable records that the engine takes and returns, and that cross threads. No Qt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+# Hamming distance (of 64 bits) at or under which two images are called near-duplicates.
+# TODO(#6): re-choose from the accuracy benchmark; 8 of 64 is the usual pHash setting.
+DEFAULT_MAX_DISTANCE = 8
+
+
+class HashAlgorithm(str, Enum):
+    """Perceptual hash algorithms, all from imagehash."""
+
+    PHASH = "phash"
+    DHASH = "dhash"
+    AHASH = "ahash"
+    WHASH = "whash"
+    COLORHASH = "colorhash"
+    CROP_RESISTANT = "crop_resistant"
+
+
+@dataclass(frozen=True, slots=True)
+class HashSettings:
+    """Which perceptual hash to compute. Hashes made with other settings are never mixed."""
+
+    algorithm: HashAlgorithm = HashAlgorithm.PHASH
+    hash_size: int = 8
+
+    @property
+    def key(self) -> str:
+        """Stable text naming these settings, used as the store's cache key."""
+        return f"{self.algorithm.value}:{self.hash_size}"
+
+
+@dataclass(frozen=True, slots=True)
+class WalkOptions:
+    """Which files the walk yields."""
+
+    follow_symlinks: bool = False
+    include_hidden: bool = False
+    exclude_patterns: tuple[str, ...] = ()  # fnmatch patterns, matched against name and full path
+    min_size_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    """Everything a scan needs, built once on the caller's thread."""
+
+    roots: tuple[Path, ...]
+    walk: WalkOptions = field(default_factory=WalkOptions)
+    hashing: HashSettings = field(default_factory=HashSettings)
+    max_distance: int = DEFAULT_MAX_DISTANCE
+    workers: int | None = None  # decoding processes; None means one per core
+    per_file_timeout_s: float = 60.0  # a decoder that hangs longer costs that one file
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """A file the walk found, with the stat facts that decide whether it changed."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRecord:
+    """One image file, hashed."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    content_hash: bytes  # BLAKE2b-128 of the file's bytes: equal means exact copy
+    perceptual_hash: bytes  # the algorithm's bits, big-endian; multi-hash algorithms concatenate
+    width: int  # as displayed, i.e. after EXIF orientation
+    height: int
+    format: str  # Pillow's format name: "JPEG", "PNG", ...
+    date_taken: str | None  # EXIF DateTimeOriginal as "YYYY-MM-DD HH:MM:SS", if any
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+class Relation(str, Enum):
+    """How a group member relates to its group's reference image."""
+
+    REFERENCE = "reference"
+    EXACT = "exact"  # same bytes
+    SAME_PIXELS = "same_pixels"  # different file (metadata, container), identical decoded pixels
+    NEAR = "near"  # looks the same within the distance threshold
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMember:
+    record: ImageRecord
+    relation: Relation
+    distance: int  # Hamming distance of perceptual hashes to the reference; 0 for the reference
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Images that look the same. ``members[0]`` is the reference (the best copy by default)."""
+
+    members: tuple[GroupMember, ...]
+
+    @property
+    def reference(self) -> GroupMember:
+        return self.members[0]
+
+    @property
+    def bytes_total(self) -> int:
+        return sum(m.record.size for m in self.members)
+
+    @property
+    def bytes_reclaimable(self) -> int:
+        """Space freed by keeping only the reference."""
+        return self.bytes_total - self.members[0].record.size
+
+    @property
+    def max_distance(self) -> int:
+        return max(m.distance for m in self.members)
+
+
+class ProblemKind(str, Enum):
+    """Why a file could not be used. Values are stable (stored, exported)."""
+
+    EMPTY = "empty"  # zero bytes
+    NOT_AN_IMAGE = "not_an_image"  # content is not an image format we know
+    CORRUPT = "corrupt"  # truncated or damaged image data
+    TOO_LARGE = "too_large"  # pixel count over the decompression-bomb limit
+    UNSUPPORTED = "unsupported"  # an image format this machine cannot decode
+    PERMISSION = "permission"  # no permission to read the file or folder
+    VANISHED = "vanished"  # deleted or replaced between listing and hashing
+    CRASHED = "crashed"  # the decoder crashed its worker process
+    TIMED_OUT = "timed_out"  # the decoder took longer than the per-file limit
+    UNREADABLE = "unreadable"  # any other I/O error
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A file or folder that could not be used, with a plain reason for the user."""
+
+    path: Path
+    kind: ProblemKind
+    detail: str
+
+
+class ScanStage(str, Enum):
+    WALKING = "walking"
+    HASHING = "hashing"
+    GROUPING = "grouping"
+    VERIFYING = "verifying"  # comparing decoded pixels of likely same-pixel copies
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanProgress:
+    """A snapshot of a running scan. Counts only grow."""
+
+    stage: ScanStage
+    found: int = 0  # image files found by the walk
+    to_hash: int = 0  # of those, how many need hashing (the rest are reused from the store)
+    hashed: int = 0  # newly hashed so far
+    reused: int = 0  # unchanged files whose hashes came from the store
+    problems: int = 0
+    bytes_hashed: int = 0
+    current_folder: Path | None = None
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScanStats:
+    found: int = 0
+    hashed: int = 0  # files read and hashed in this scan
+    decoded: int = 0  # of those, files whose pixels were decoded (not reused by content)
+    reused: int = 0
+    problems: int = 0
+    bytes_hashed: int = 0
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScanReport:
+    groups: tuple[Group, ...]
+    problems: tuple[Problem, ...]
+    stats: ScanStats
+    cancelled: bool = False

@@ -1,0 +1,1 @@
+"""The Qt front-end. Imports dedup_gui.core, never the other way round."""
