@@ -1,0 +1,531 @@
+"""The SQLite library of hashes, bad files and user decisions: the only module with SQL. No Qt."""
+
+from __future__ import annotations
+
+import functools
+import gc
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
+
+import platformdirs
+
+from dedup_gui.core.errors import StoreError, StoreTooNew
+from dedup_gui.core.model import FileInfo, HashSettings, ImageRecord, Problem, ProblemKind
+
+log = logging.getLogger(__name__)
+
+# Append-only: step N (1-based) takes a database from user_version N-1 to N. Never edit a step
+# that has shipped; add one. Each step runs in one transaction together with its version bump.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        # Each distinct file content once; its facts do not depend on the hash settings.
+        """CREATE TABLE contents (
+            id INTEGER PRIMARY KEY,
+            content_hash BLOB NOT NULL UNIQUE,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            format TEXT NOT NULL,
+            date_taken TEXT,
+            pixel_digest BLOB
+        )""",
+        # Keyed by HashSettings.key, so hashes made with other settings are never mixed.
+        """CREATE TABLE perceptual (
+            content_id INTEGER NOT NULL REFERENCES contents(id) ON DELETE CASCADE,
+            settings_key TEXT NOT NULL,
+            hash BLOB NOT NULL,
+            PRIMARY KEY (content_id, settings_key)
+        ) WITHOUT ROWID""",
+        # Paths are BLOBs of os.fsencode(path): file names need not be valid UTF-8.
+        """CREATE TABLE files (
+            id INTEGER PRIMARY KEY,
+            path BLOB NOT NULL UNIQUE,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            content_id INTEGER NOT NULL REFERENCES contents(id)
+        )""",
+        "CREATE INDEX files_by_content ON files(content_id)",
+        # Remembered bad files: an unchanged one is not decoded again on rescan.
+        """CREATE TABLE problems (
+            path BLOB NOT NULL PRIMARY KEY,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        # By content hash, so a decision survives renames and moves. BLOBs compare with memcmp,
+        # like Python bytes, so the CHECK agrees with sorted().
+        """CREATE TABLE not_duplicates (
+            hash_a BLOB NOT NULL,
+            hash_b BLOB NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (hash_a, hash_b),
+            CHECK (hash_a < hash_b)
+        ) WITHOUT ROWID""",
+    ),
+)
+
+# Primary SQLite result codes caused by the machine, not by our code, in plain words.
+_ENVIRONMENT_REASONS = {
+    3: "permission denied",  # SQLITE_PERM
+    5: "it is in use by another program (try again once that has finished)",  # SQLITE_BUSY
+    6: "it is in use by another program (try again once that has finished)",  # SQLITE_LOCKED
+    7: "not enough memory",  # SQLITE_NOMEM
+    8: "the file is read-only",  # SQLITE_READONLY
+    10: "the disk could not be read or written",  # SQLITE_IOERR
+    11: "the file is damaged",  # SQLITE_CORRUPT
+    13: "the disk is full",  # SQLITE_FULL
+    14: "the file cannot be opened",  # SQLITE_CANTOPEN
+    15: "the file is locked in an unsupported way (is it on a network drive?)",  # SQLITE_PROTOCOL
+    26: "the file is not a database",  # SQLITE_NOTADB
+}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class ContentFacts:
+    """What the store knows about one file content under one set of hash settings."""
+
+    width: int
+    height: int
+    format: str
+    date_taken: str | None
+    perceptual_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class NotDuplicate:
+    """A user decision "these two contents are not duplicates", with one known path per side."""
+
+    hash_a: bytes  # the smaller content hash
+    hash_b: bytes
+    created_at: float  # seconds since the epoch
+    path_a: Path | None  # None when no known file has that content any more
+    path_b: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    files: int
+    contents: int
+    problems: int
+
+
+def default_db_path() -> Path:
+    """Where the library lives unless the user chooses another file."""
+    return platformdirs.user_data_path("dedup-gui") / "library.sqlite3"
+
+
+def open_store(path: Path) -> HashStore:
+    """Open the store at ``path``, creating or upgrading it; use it in this thread only.
+
+    Raises:
+        StoreTooNew: the file was written by a newer dedup-gui; it is left untouched.
+        StoreError: the file or its folder cannot be created or opened, or it is not a database.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise StoreError(f"Cannot create the folder of the database {path}: {reason}.") from exc
+    with _plain_errors(path):
+        conn = sqlite3.connect(path, isolation_level=None)  # explicit transactions; thread check on
+        try:
+            _prepare(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+    return HashStore(conn, path)
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """Run the body as one write transaction: committed on success, rolled back on any exception.
+
+    BEGIN IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so a transaction
+    never fails half-way for lack of it. Inside another transaction this becomes a savepoint, so
+    callers can group several store calls into one commit.
+    """
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT nested")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
+                conn.execute("ROLLBACK TO nested")
+                conn.execute("RELEASE nested")
+            raise
+        conn.execute("RELEASE nested")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _prepare(conn: sqlite3.Connection, path: Path) -> None:
+    conn.execute("PRAGMA busy_timeout = 5000")  # wait for another connection's write lock
+    # Read the version before any PRAGMA that writes (journal_mode does), so a too-new file
+    # is refused byte-for-byte untouched.
+    _check_not_too_new(conn, path)
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode != "wal":
+        log.warning(
+            "SQLite refused WAL mode for %s (got %r); readers may wait for writers", path, mode
+        )
+    conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no committed data
+    conn.execute("PRAGMA foreign_keys = ON")
+    while _user_version(conn) < len(MIGRATIONS):
+        with transaction(conn):
+            # Read again under the write lock: another connection may have migrated meanwhile.
+            current = _check_not_too_new(conn, path)
+            if current < len(MIGRATIONS):
+                for statement in MIGRATIONS[current]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {current + 1:d}")  # PRAGMA can't bind ?
+                log.info("Upgraded the database %s to schema %d", path, current + 1)
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _check_not_too_new(conn: sqlite3.Connection, path: Path) -> int:
+    found = _user_version(conn)
+    if found > len(MIGRATIONS):
+        raise StoreTooNew(path, found, len(MIGRATIONS))
+    return found
+
+
+@contextmanager
+def _plain_errors(path: Path) -> Iterator[None]:
+    """Turn SQLite errors the machine caused into StoreError; let bugs (bad SQL...) through."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        code = getattr(exc, "sqlite_errorcode", None)  # Python >= 3.11
+        if code is None:
+            is_environment = type(exc) in (sqlite3.OperationalError, sqlite3.DatabaseError)
+            reason = str(exc) if is_environment else None
+        else:
+            reason = _ENVIRONMENT_REASONS.get(code & 0xFF)  # extended code -> primary code
+        if reason is None:
+            raise
+        raise StoreError(f"Cannot use the database {path}: {reason}.") from exc
+
+
+def _guarded(
+    method: Callable[Concatenate[HashStore, P], R],
+) -> Callable[Concatenate[HashStore, P], R]:
+    @functools.wraps(method)
+    def wrapper(self: HashStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with _plain_errors(self.path):
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cycle collector while building many objects that form no cycles.
+
+    Otherwise it runs again and again over the growing heap: a third of the time of loading
+    100,000 records. Only restarts it if it was running (another caller may have paused it).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _blob(path: Path) -> bytes:
+    return os.fsencode(str(path))
+
+
+def _path(blob: bytes) -> Path:
+    return Path(os.fsdecode(blob))
+
+
+class HashStore:
+    """One thread's connection to the library; made by ``open_store``, closed on ``with`` exit."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    def __enter__(self) -> HashStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection; calling it again does nothing."""
+        self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group several store calls into one commit (see module-level ``transaction``)."""
+        with _plain_errors(self.path), transaction(self._conn):
+            yield
+
+    @_guarded
+    def load_records(self, settings: HashSettings) -> dict[Path, ImageRecord]:
+        """Every known file that has a perceptual hash for ``settings``, in one query."""
+        rows = self._conn.execute(
+            """SELECT f.path, f.size, f.mtime_ns, c.content_hash, p.hash,
+                      c.width, c.height, c.format, c.date_taken
+               FROM files f
+               JOIN contents c ON c.id = f.content_id
+               JOIN perceptual p ON p.content_id = f.content_id AND p.settings_key = ?""",
+            (settings.key,),
+        ).fetchall()
+        records: dict[Path, ImageRecord] = {}
+        with _gc_paused():
+            for blob, *rest in rows:
+                path = _path(blob)
+                records[path] = ImageRecord(path, *rest)  # columns in ImageRecord's field order
+        return records
+
+    @_guarded
+    def load_problems(self) -> dict[Path, tuple[int, int, Problem]]:
+        """Remembered bad files: path -> (size, mtime_ns, problem)."""
+        known_kinds = {kind.value: kind for kind in ProblemKind}
+        result: dict[Path, tuple[int, int, Problem]] = {}
+        for blob, size, mtime_ns, kind, detail in self._conn.execute(
+            "SELECT path, size, mtime_ns, kind, detail FROM problems"
+        ):
+            if kind in known_kinds:  # a kind since removed from ProblemKind: just check it again
+                path = _path(blob)
+                result[path] = (size, mtime_ns, Problem(path, known_kinds[kind], detail))
+        return result
+
+    @_guarded
+    def known_contents(self, settings: HashSettings) -> frozenset[bytes]:
+        """Content hashes that already have a perceptual hash for ``settings``."""
+        rows = self._conn.execute(
+            """SELECT c.content_hash FROM perceptual p JOIN contents c ON c.id = p.content_id
+               WHERE p.settings_key = ?""",
+            (settings.key,),
+        )
+        return frozenset(content_hash for (content_hash,) in rows)
+
+    @_guarded
+    def lookup_content(self, content_hash: bytes, settings: HashSettings) -> ContentFacts | None:
+        """Facts of one content, or None unless it has a perceptual hash for ``settings``."""
+        row = self._conn.execute(
+            """SELECT c.width, c.height, c.format, c.date_taken, p.hash
+               FROM contents c JOIN perceptual p ON p.content_id = c.id AND p.settings_key = ?
+               WHERE c.content_hash = ?""",
+            (settings.key, content_hash),
+        ).fetchone()
+        return None if row is None else ContentFacts(*row)
+
+    @_guarded
+    def put_records(self, records: Sequence[ImageRecord], settings: HashSettings) -> None:
+        """Store hashed files in one transaction; a path whose content changed moves to the new one.
+
+        Also forgets any remembered problem of those paths. Callers batch (~500 records a call).
+        """
+        key = settings.key
+        with self.transaction():
+            # The database enforces one row per content: no look-before-insert race.
+            self._conn.executemany(
+                """INSERT INTO contents (content_hash, width, height, format, date_taken)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (content_hash) DO UPDATE SET width = excluded.width,
+                       height = excluded.height, format = excluded.format,
+                       date_taken = excluded.date_taken""",
+                [(r.content_hash, r.width, r.height, r.format, r.date_taken) for r in records],
+            )
+            self._conn.executemany(
+                """INSERT INTO perceptual (content_id, settings_key, hash)
+                   VALUES ((SELECT id FROM contents WHERE content_hash = ?), ?, ?)
+                   ON CONFLICT (content_id, settings_key) DO UPDATE SET hash = excluded.hash""",
+                [(r.content_hash, key, r.perceptual_hash) for r in records],
+            )
+            self._conn.executemany(
+                """INSERT INTO files (path, size, mtime_ns, content_id)
+                   VALUES (?, ?, ?, (SELECT id FROM contents WHERE content_hash = ?))
+                   ON CONFLICT (path) DO UPDATE SET size = excluded.size,
+                       mtime_ns = excluded.mtime_ns, content_id = excluded.content_id""",
+                [(_blob(r.path), r.size, r.mtime_ns, r.content_hash) for r in records],
+            )
+            self._conn.executemany(
+                "DELETE FROM problems WHERE path = ?", [(_blob(r.path),) for r in records]
+            )
+
+    @_guarded
+    def put_problems(self, items: Sequence[tuple[FileInfo, Problem]]) -> None:
+        """Remember bad files (keyed by ``FileInfo.path``); forgets any hashes of those paths."""
+        with self.transaction():
+            self._conn.executemany(
+                """INSERT INTO problems (path, size, mtime_ns, kind, detail) VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (path) DO UPDATE SET size = excluded.size,
+                       mtime_ns = excluded.mtime_ns, kind = excluded.kind,
+                       detail = excluded.detail""",
+                [
+                    (_blob(info.path), info.size, info.mtime_ns, problem.kind.value, problem.detail)
+                    for info, problem in items
+                ],
+            )
+            self._conn.executemany(
+                "DELETE FROM files WHERE path = ?", [(_blob(info.path),) for info, _ in items]
+            )
+
+    @_guarded
+    def forget(self, paths: Iterable[Path]) -> None:
+        """Drop what is known about these paths (e.g. after trashing them).
+
+        Their contents stay, so an undo or a moved copy can reuse the hashes.
+        """
+        blobs = [(_blob(path),) for path in paths]
+        with self.transaction():
+            self._conn.executemany("DELETE FROM files WHERE path = ?", blobs)
+            self._conn.executemany("DELETE FROM problems WHERE path = ?", blobs)
+
+    @_guarded
+    def forget_missing(self, roots: Sequence[Path], present: AbstractSet[Path]) -> int:
+        """Drop files and problems under ``roots`` (or a root itself) that are not in ``present``.
+
+        Paths are compared as given (part by part, so /a/bc is not under /a/b); pass the same
+        roots the walk used. Returns how many rows were dropped.
+        """
+        # Equal bytes mean equal paths: a cheap first test that spares most Path objects.
+        present_blobs = {_blob(path) for path in present}
+        dropped = 0
+        with self.transaction():
+            for table in ("files", "problems"):
+                missing = self._missing_under(table, roots, present, present_blobs)
+                gone = [(blob,) for blob in missing]
+                # The table name is one of our two literals, never input.
+                self._conn.executemany(f"DELETE FROM {table} WHERE path = ?", gone)
+                dropped += len(gone)
+        return dropped
+
+    def _missing_under(
+        self,
+        table: str,
+        roots: Sequence[Path],
+        present: AbstractSet[Path],
+        present_blobs: AbstractSet[bytes],
+    ) -> set[bytes]:
+        missing: set[bytes] = set()
+        for root in roots:
+            # The byte-prefix test in SQL is only a fast pre-filter (it also matches /a/bc for
+            # /a/b); the part-by-part test below decides.
+            rows = self._conn.execute(
+                f"SELECT path FROM {table} WHERE substr(path, 1, length(?1)) = ?1", (_blob(root),)
+            )
+            for (blob,) in rows:
+                if blob in present_blobs:
+                    continue
+                path = _path(blob)
+                if _is_within(path, root) and path not in present:
+                    missing.add(blob)
+        return missing
+
+    @_guarded
+    def pixel_digests(self, content_hashes: Iterable[bytes]) -> dict[bytes, bytes]:
+        """Cached decoded-pixel digests of these contents, for those that have one."""
+        result: dict[bytes, bytes] = {}
+        for content_hash in content_hashes:
+            row = self._conn.execute(
+                "SELECT pixel_digest FROM contents"
+                " WHERE content_hash = ? AND pixel_digest IS NOT NULL",
+                (content_hash,),
+            ).fetchone()
+            if row is not None:
+                result[content_hash] = row[0]
+        return result
+
+    @_guarded
+    def put_pixel_digests(self, digests: Mapping[bytes, bytes]) -> None:
+        """Cache decoded-pixel digests by content hash; contents the store lacks are skipped."""
+        with self.transaction():
+            self._conn.executemany(
+                "UPDATE contents SET pixel_digest = ? WHERE content_hash = ?",
+                [(digest, content_hash) for content_hash, digest in digests.items()],
+            )
+
+    @_guarded
+    def add_not_duplicate(self, a: bytes, b: bytes) -> None:
+        """Remember that contents ``a`` and ``b`` are not duplicates (in either order).
+
+        Raises:
+            ValueError: ``a == b``; a content is always a copy of itself.
+        """
+        if a == b:
+            raise ValueError("a content cannot be 'not a duplicate' of itself")
+        low, high = sorted((a, b))
+        with self.transaction():
+            self._conn.execute(
+                """INSERT INTO not_duplicates (hash_a, hash_b, created_at) VALUES (?, ?, ?)
+                   ON CONFLICT (hash_a, hash_b) DO NOTHING""",
+                (low, high, time.time()),
+            )
+
+    @_guarded
+    def remove_not_duplicate(self, a: bytes, b: bytes) -> None:
+        """Forget the decision about ``a`` and ``b`` (in either order), if there was one."""
+        low, high = sorted((a, b))
+        with self.transaction():
+            self._conn.execute(
+                "DELETE FROM not_duplicates WHERE hash_a = ? AND hash_b = ?", (low, high)
+            )
+
+    @_guarded
+    def not_duplicates(self) -> frozenset[frozenset[bytes]]:
+        """Every remembered pair, as ``grouping.group_by_distance`` takes them."""
+        rows = self._conn.execute("SELECT hash_a, hash_b FROM not_duplicates")
+        return frozenset(frozenset(pair) for pair in rows)
+
+    @_guarded
+    def list_not_duplicates(self) -> list[NotDuplicate]:
+        """Every remembered pair with one known path per side, newest first."""
+        # One known path per side (the smallest, to be stable), via the files_by_content index.
+        rows = self._conn.execute(
+            """SELECT n.hash_a, n.hash_b, n.created_at,
+                   (SELECT f.path FROM files f JOIN contents c ON c.id = f.content_id
+                    WHERE c.content_hash = n.hash_a ORDER BY f.path LIMIT 1),
+                   (SELECT f.path FROM files f JOIN contents c ON c.id = f.content_id
+                    WHERE c.content_hash = n.hash_b ORDER BY f.path LIMIT 1)
+               FROM not_duplicates n ORDER BY n.created_at DESC, n.hash_a, n.hash_b"""
+        )
+        return [
+            NotDuplicate(a, b, created_at, _optional_path(path_a), _optional_path(path_b))
+            for a, b, created_at, path_a, path_b in rows
+        ]
+
+    @_guarded
+    def stats(self) -> StoreStats:
+        row = self._conn.execute(
+            """SELECT (SELECT COUNT(*) FROM files), (SELECT COUNT(*) FROM contents),
+                      (SELECT COUNT(*) FROM problems)"""
+        ).fetchone()
+        return StoreStats(files=row[0], contents=row[1], problems=row[2])
+
+
+def _optional_path(blob: bytes | None) -> Path | None:
+    return None if blob is None else _path(blob)
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    """True if ``path`` is ``root`` or below it, comparing whole parts."""
+    return path.parts[: len(root.parts)] == root.parts
