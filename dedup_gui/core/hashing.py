@@ -1,0 +1,430 @@
+"""Read an image file once; digest its bytes and compute its perceptual hash. No Qt.
+
+Runs inside worker processes: everything a pool needs is a top-level, picklable function.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import logging
+import os
+import re
+import struct
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import imagehash
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from dedup_gui.core import digest
+from dedup_gui.core.errors import UnreadableImage
+from dedup_gui.core.model import FileInfo, HashAlgorithm, HashSettings, ProblemKind
+from dedup_gui.core.scanning import RAW_EXTENSIONS, sniff_image_type
+
+log = logging.getLogger(__name__)
+
+# Pillow's own hard limit (2 x its default MAX_IMAGE_PIXELS): ~179 MP, above any camera sensor
+# (150 MP medium format) yet far below what would exhaust memory in a worker (~540 MB as RGB).
+MAX_PIXELS = 2 * 89_478_485
+
+# Crop-resistant hashing: imagehash segments a 300x300 greyscale copy. Only the largest segments
+# are kept, so a busy photo does not store (and compare) hundreds of segment hashes.
+_CROP_SEGMENTATION_PX = 300
+_CROP_MAX_SEGMENTS = 16
+
+# Pillow raises all of these on damaged data, depending on the format plugin.
+_DECODE_ERRORS: tuple[type[Exception], ...] = (
+    *(Image.DecompressionBombError, MemoryError, OSError, SyntaxError, ValueError, EOFError),
+    *(struct.error, IndexError, KeyError, TypeError, ZeroDivisionError),
+)
+
+# Transpose that displays the stored pixels for each EXIF orientation (as ImageOps.exif_transpose).
+_ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+_MISSING_PLUGIN = {
+    "HEIC": "HEIC support not installed (it needs the pillow-heif package)",
+    "AVIF": "AVIF support not installed (it needs Pillow built with libavif)",
+    "JXL": "JPEG XL support not installed (it needs the pillow-jxl-plugin package)",
+}
+_PLUGIN_ID = {"HEIC": "HEIF"}  # our sniffed name -> Pillow's registry name, where they differ
+_SUFFIX_FORMAT = {".heic": "HEIC", ".heif": "HEIC", ".avif": "AVIF", ".jxl": "JXL"}
+
+_EXIF_IFD = 0x8769
+_ORIENTATION_TAG = 0x0112
+_DATETIME_ORIGINAL_TAG = 36867
+_DATETIME_TAG = 306
+_EXIF_DATE = re.compile(r"\s*(\d{4})[:\-/.](\d{2})[:\-/.](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+
+# Content hashes whose perceptual hash (for this scan's settings) the store already holds. Set
+# once per worker process by ``init_worker``; module state because a pool initializer has no
+# other way to hand data to later tasks without re-sending it with each one.
+_known_contents: frozenset[bytes] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class HashTask:
+    info: FileInfo
+    settings: HashSettings
+
+
+@dataclass(frozen=True, slots=True)
+class HashResult:
+    """What one file yielded. All but ``content_hash`` are None when decoding was skipped
+    because the content was already known; the caller then takes them from the store."""
+
+    content_hash: bytes
+    perceptual_hash: bytes | None
+    width: int | None  # as displayed, after EXIF orientation
+    height: int | None
+    format: str | None  # Pillow's format name
+    date_taken: str | None  # "YYYY-MM-DD HH:MM:SS"
+
+
+def init_worker(known_contents: frozenset[bytes]) -> None:
+    """Process-pool initializer (also fine to call in-process).
+
+    Remembers which contents need no decoding, pins Pillow's decompression-bomb limit and
+    silences its warning (images over the limit are refused outright instead).
+    """
+    global _known_contents
+    _known_contents = known_contents
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2  # Pillow raises above twice this
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+
+
+# --- hash sizes ----------------------------------------------------------------------------------
+
+
+def _colorhash_binbits(hash_size: int) -> int:
+    """colorhash has 14 bins of ``binbits`` bits; half the hash size gives 56 bits at size 8,
+    close to the 64 of the other algorithms, so one distance threshold fits them all."""
+    return max(1, hash_size // 2)
+
+
+def _whash_scale(hash_size: int) -> int:
+    # Fixed, so the hash does not depend on how far the decoder scaled the image down
+    # (imagehash's default follows the input size).
+    return max(64, 4 * hash_size)
+
+
+def hash_bytes(settings: HashSettings) -> int:
+    """Length in bytes of one hash (of one segment, for crop-resistant hashing).
+
+    Raises:
+        ValueError: settings imagehash cannot use (too small, or wavelet size not a power of 2).
+    """
+    size = settings.hash_size
+    if size < 2:
+        raise ValueError(f"hash_size must be at least 2, not {size}")
+    if settings.algorithm is HashAlgorithm.WHASH and size & (size - 1):
+        raise ValueError(f"whash needs a power-of-2 hash_size, not {size}")
+    if settings.algorithm is HashAlgorithm.COLORHASH:
+        return (14 * _colorhash_binbits(size) + 7) // 8
+    return (size * size + 7) // 8
+
+
+def segment_bytes(settings: HashSettings) -> int | None:
+    """Bytes per segment hash for multi-hash algorithms (crop-resistant), else None."""
+    if settings.algorithm is HashAlgorithm.CROP_RESISTANT:
+        return hash_bytes(settings)
+    return None
+
+
+def _working_px(settings: HashSettings) -> int:
+    """Smallest side worth decoding: twice what the algorithm resizes to, so its final
+    Lanczos resize still has pixels to average (crop-resistant: its 300 px segmentation)."""
+    size = settings.hash_size
+    algorithm = settings.algorithm
+    if algorithm is HashAlgorithm.CROP_RESISTANT:
+        return _CROP_SEGMENTATION_PX
+    if algorithm is HashAlgorithm.PHASH:
+        return 2 * 4 * size
+    if algorithm is HashAlgorithm.WHASH:
+        return 2 * _whash_scale(size)
+    if algorithm is HashAlgorithm.COLORHASH:
+        return 128  # colour fractions; more pixels change nothing
+    # dhash/ahash resize to only ~hash_size, but at 2x that up to 3 of 64 bits differed from a
+    # full decode (3000x2000 photos); at 64 px at most 2 did, for no measurable cost.
+    return max(64, 2 * (size + 1))
+
+
+# --- hashing -------------------------------------------------------------------------------------
+
+
+def hash_file(task: HashTask) -> HashResult:
+    """Read ``task.info.path`` once; digest it; decode and hash it unless its content is known.
+
+    Raises:
+        UnreadableImage: with a ``ProblemKind`` saying why (empty, changed, corrupt, ...).
+    """
+    hash_bytes(task.settings)  # invalid settings are a bug: fail before touching the file
+    data = _read(task.info.path, task.info)
+    content = digest.content_hash(data)
+    if content in _known_contents:
+        return HashResult(content, None, None, None, None, None)
+    path = task.info.path
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = _check_pixels(img)
+            fmt = img.format
+            orientation, date_taken = _read_exif(img)
+            small = _decode_small(img, task.settings)
+    except _DECODE_ERRORS as exc:
+        raise _as_unreadable(exc, data, path) from exc
+    small = _orient(small, orientation)
+    if orientation >= 5:  # 5-8 turn the picture a quarter: displayed sides swap
+        width, height = height, width
+    return HashResult(
+        content, _perceptual_hash(small, task.settings), width, height, fmt, date_taken
+    )
+
+
+def _read(path: Path, listed: FileInfo | None = None) -> bytes:
+    """The whole file; refused if it no longer matches what the walk ``listed``."""
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if listed and (st.st_size, st.st_mtime_ns) != (listed.size, listed.mtime_ns):
+                raise _fail(ProblemKind.VANISHED, "changed while scanning")
+            data = f.read()
+    except FileNotFoundError:
+        raise _fail(ProblemKind.VANISHED, "deleted while scanning") from None
+    except PermissionError:
+        raise _fail(ProblemKind.PERMISSION, "permission denied") from None
+    except IsADirectoryError:
+        raise _fail(ProblemKind.VANISHED, "replaced by a folder while scanning") from None
+    except OSError as exc:
+        raise _fail(ProblemKind.UNREADABLE, f"cannot read: {exc.strerror}") from exc
+    if len(data) != st.st_size:  # written to while we read it
+        raise _fail(ProblemKind.VANISHED, "changed while scanning")
+    if not data:
+        raise _fail(ProblemKind.EMPTY, "empty file (0 bytes)")
+    return data
+
+
+def _fail(kind: ProblemKind, detail: str) -> UnreadableImage:
+    return UnreadableImage(kind.value, detail)  # a plain str: it is pickled and stored
+
+
+def _check_pixels(img: Image.Image) -> tuple[int, int]:
+    """Refuse from the header alone what would not fit a worker's memory."""
+    width, height = img.size
+    if width * height > MAX_PIXELS:
+        raise _fail(ProblemKind.TOO_LARGE, f"image is too large ({width} x {height} pixels)")
+    return width, height
+
+
+def _decode_small(img: Image.Image, settings: HashSettings) -> Image.Image:
+    """Decode the first frame only as large as the algorithm needs, as L or RGB."""
+    px = _working_px(settings)
+    mode = "RGB" if settings.algorithm is HashAlgorithm.COLORHASH else "L"
+    if img.format in ("JPEG", "MPO"):
+        # libjpeg scales by 1/2..1/8 while decoding (DCT scaling): a 24 MP photo decodes as
+        # 0.4 MP, several times faster and with 1/64 of the memory.
+        img.draft(mode, (px, px))
+    img.load()
+    flat = _flatten(img, mode)
+    # A box reduce down to just ``px`` shifted pHash bits (up to 4 of 64 measured), so keep
+    # twice that; JPEGs scaled by draft() are usually small enough already.
+    factor = min(flat.width, flat.height) // (2 * px)
+    return flat.reduce(factor) if factor >= 2 else flat
+
+
+def _flatten(img: Image.Image, mode: str) -> Image.Image:
+    """``img`` as 8-bit ``mode``: transparency over white, 16-bit and float scaled to 0-255."""
+    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        values = np.asarray(img, dtype=np.float32)
+        top = float(values.max()) if values.size else 0.0
+        if img.mode.startswith("I;16") or top > 255.0:
+            values = values / 257.0  # 16-bit range; Pillow's convert("L") would clip instead
+        elif img.mode == "F" and top <= 1.0:
+            values = values * 255.0
+        img = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L")
+    elif img.has_transparency_data:
+        # What a viewer shows on a light background; hidden colour under alpha 0 is ignored.
+        rgba = img.convert("RGBA")
+        img = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img.alpha_composite(rgba)
+    return img if img.mode == mode else img.convert(mode)
+
+
+def _orient(img: Image.Image, orientation: int) -> Image.Image:
+    transpose = _ORIENTATION_TRANSPOSE.get(orientation)
+    return img if transpose is None else img.transpose(transpose)
+
+
+def _perceptual_hash(img: Image.Image, settings: HashSettings) -> bytes:
+    size = settings.hash_size
+    if settings.algorithm is HashAlgorithm.CROP_RESISTANT:
+        multi = imagehash.crop_resistant_hash(
+            img,
+            hash_func=functools.partial(imagehash.dhash, hash_size=size),
+            limit_segments=_CROP_MAX_SEGMENTS,
+            segmentation_image_size=_CROP_SEGMENTATION_PX,
+        )
+        return b"".join(_pack(h) for h in multi.segment_hashes)
+    return _pack(_SINGLE_HASHES[settings.algorithm](img, size))
+
+
+_SINGLE_HASHES: dict[HashAlgorithm, Callable[[Image.Image, int], imagehash.ImageHash]] = {
+    HashAlgorithm.PHASH: lambda img, size: imagehash.phash(img, hash_size=size),
+    HashAlgorithm.DHASH: lambda img, size: imagehash.dhash(img, hash_size=size),
+    HashAlgorithm.AHASH: lambda img, size: imagehash.average_hash(img, hash_size=size),
+    HashAlgorithm.WHASH: lambda img, size: imagehash.whash(
+        img, hash_size=size, image_scale=_whash_scale(size)
+    ),
+    HashAlgorithm.COLORHASH: lambda img, size: imagehash.colorhash(
+        img, binbits=_colorhash_binbits(size)
+    ),
+}
+
+
+def _pack(h: imagehash.ImageHash) -> bytes:
+    """Big-endian bits, zero-padded to whole bytes."""
+    return bytes(np.packbits(np.asarray(h.hash, dtype=bool).flatten()).tobytes())
+
+
+# --- EXIF ----------------------------------------------------------------------------------------
+
+
+def _read_exif(img: Image.Image) -> tuple[int, str | None]:
+    """(orientation 1-8, date taken) from EXIF; damaged EXIF counts as none, never as an error."""
+    try:
+        exif = img.getexif()
+        orientation = exif.get(_ORIENTATION_TAG, 1)
+        taken = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL_TAG) or exif.get(_DATETIME_TAG)
+    except _DECODE_ERRORS as exc:
+        log.debug("ignoring unreadable EXIF: %r", exc)
+        return 1, None
+    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
+        orientation = 1  # out-of-range values are common enough; they mean nothing to a viewer
+    return orientation, normalise_exif_date(taken)
+
+
+def normalise_exif_date(value: object) -> str | None:
+    """EXIF date ("2021:06:01 12:00:00", or with - / . separators) as "2021-06-01 12:00:00".
+
+    Returns None for missing, blank ("    :  :  "), zero or otherwise impossible dates.
+    """
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, str):
+        return None
+    match = _EXIF_DATE.match(value.replace("\x00", ""))
+    if match is None:
+        return None
+    try:
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        parsed = datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+    return parsed.strftime("%Y-%m-%d %H:%M:%S")
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+def _as_unreadable(exc: BaseException, data: bytes, path: Path) -> UnreadableImage:
+    """The user-facing reason for a decoding failure."""
+    if isinstance(exc, UnreadableImage):
+        return exc
+    if isinstance(exc, Image.DecompressionBombError):
+        size = _header_size(data)
+        if size is None:
+            return _fail(ProblemKind.TOO_LARGE, "image is too large")
+        return _fail(ProblemKind.TOO_LARGE, f"image is too large ({size[0]} x {size[1]} pixels)")
+    if isinstance(exc, MemoryError):
+        return _fail(ProblemKind.TOO_LARGE, "not enough memory to decode")
+    if isinstance(exc, UnidentifiedImageError):
+        return _unidentified(data, path)
+    log.debug("decoding %r failed", path, exc_info=exc)
+    if "truncated" in str(exc):
+        return _fail(ProblemKind.CORRUPT, "the file is truncated (an incomplete copy?)")
+    return _fail(ProblemKind.CORRUPT, f"damaged image data ({str(exc)[:80] or type(exc).__name__})")
+
+
+def _unidentified(data: bytes, path: Path) -> UnreadableImage:
+    """Why Pillow did not recognise the content: damaged, unsupported here, or no image at all."""
+    sniffed = sniff_image_type(data[:32])
+    if sniffed is not None and _PLUGIN_ID.get(sniffed, sniffed) in Image.OPEN:
+        # Pillow turns a damaged header (e.g. a PNG chunk's bad CRC) into "cannot identify".
+        return _fail(ProblemKind.CORRUPT, f"damaged {sniffed} file (its header cannot be read)")
+    suffix = path.suffix.lower()
+    fmt = sniffed or _SUFFIX_FORMAT.get(suffix)
+    if fmt in _MISSING_PLUGIN:
+        return _fail(ProblemKind.UNSUPPORTED, _MISSING_PLUGIN[fmt])
+    if suffix in RAW_EXTENSIONS:
+        return _fail(
+            ProblemKind.UNSUPPORTED,
+            f"camera RAW files ({suffix[1:].upper()}) are not supported",
+        )
+    return _fail(ProblemKind.NOT_AN_IMAGE, "not an image (content is not a known image format)")
+
+
+def _header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG or JPEG header, for messages only."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    pos = 2 if data.startswith(b"\xff\xd8") else len(data)
+    while pos + 9 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # SOFn
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return width, height
+        pos += 2 + struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+    return None
+
+
+# --- same-pixel check ----------------------------------------------------------------------------
+
+
+def pixel_digest(path: Path) -> bytes:
+    """Digest of the fully decoded, EXIF-oriented pixels, with their size and mode.
+
+    Equal digests mean the same picture pixel for pixel, whatever the container or metadata
+    (a JPEG with edited EXIF, a lossless PNG of a JPEG). Decodes at full size: use it only on
+    candidates already known to have equal dimensions.
+
+    Raises:
+        UnreadableImage: as ``hash_file`` does.
+    """
+    data = _read(path)
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            _check_pixels(img)
+            orientation, _ = _read_exif(img)
+            img.load()
+            pixels = _orient(img, orientation)
+            mode = _digest_mode(pixels)
+            if pixels.mode != mode:
+                pixels = pixels.convert(mode)
+            raw = pixels.tobytes()
+    except _DECODE_ERRORS as exc:
+        raise _as_unreadable(exc, data, path) from exc
+    hasher = hashlib.blake2b(digest_size=digest.DIGEST_BYTES)
+    hasher.update(f"{pixels.width}x{pixels.height} {mode}\n".encode())
+    hasher.update(raw)
+    return hasher.digest()
+
+
+def _digest_mode(img: Image.Image) -> str:
+    if img.has_transparency_data:
+        return "RGBA"
+    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        return img.mode  # converting to RGB would clip: different pictures could look equal
+    return "RGB"

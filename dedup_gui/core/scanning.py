@@ -1,0 +1,319 @@
+"""Walk folders and list the image files in them, by extension or by content. No Qt."""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import stat
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from dedup_gui.core.model import FileInfo, Problem, ProblemKind, WalkOptions
+
+log = logging.getLogger(__name__)
+
+RAW_EXTENSIONS = frozenset(
+    {".cr2", ".cr3", ".nef", ".nrw", ".arw", ".dng", ".orf", ".raf", ".rw2", ".pef", ".srw", ".x3f"}
+)
+# Suffixes (lower case) yielded without opening the file; the decoder finds out what they are.
+IMAGE_EXTENSIONS = RAW_EXTENSIONS | {
+    *(".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"),
+    *(".heic", ".heif", ".avif", ".jxl"),
+}
+
+# Suffixes never opened to sniff: common in photo folders (sidecars, videos) or plainly not images.
+NON_IMAGE_EXTENSIONS = frozenset(
+    {
+        *(".txt", ".md", ".log", ".csv", ".json", ".xml", ".html", ".htm", ".ini", ".cfg"),
+        # .thm is a JPEG, but a camera's thumbnail of a video, not a photo of its own.
+        *(".xmp", ".aae", ".pp3", ".dop", ".thm", ".lrv", ".db", ".sqlite", ".lnk", ".url"),
+        *(".mp4", ".mov", ".avi", ".mkv", ".m4v", ".wmv", ".mts", ".m2ts", ".3gp", ".webm"),
+        *(".mp3", ".wav", ".aac", ".m4a", ".flac", ".ogg"),
+        *(".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".ods", ".rtf"),
+        *(".zip", ".rar", ".7z", ".tar", ".gz", ".bz2", ".xz", ".iso", ".dmg"),
+        *(".exe", ".dll", ".so", ".py", ".js", ".css", ".sh", ".bat"),
+    }
+)
+
+# Folders skipped even with include_hidden: OS recycle bins, NAS thumbnail caches, archive debris.
+# Compared case-insensitively (the Windows/NAS ones come from case-insensitive file systems).
+SYSTEM_FOLDERS = frozenset(
+    name.casefold()
+    for name in (
+        "$RECYCLE.BIN",
+        "System Volume Information",
+        "@eaDir",
+        "#recycle",
+        "lost+found",
+        ".thumbnails",
+        "__MACOSX",
+    )
+)
+_TRASH_PREFIX = ".trash"  # .Trash, .Trash-1000, .Trashes
+
+SNIFF_BYTES = 32
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_BMP_HEADER_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
+
+
+def sniff_image_type(head: bytes) -> str | None:
+    """Name the image format a file's first bytes announce ("JPEG", "PNG", ...), else None.
+
+    Recognises JPEG, PNG, GIF, BMP, TIFF, WebP, HEIC, AVIF and JPEG XL; 32 bytes are enough.
+    """
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp":
+        return _sniff_ftyp(head)
+    if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
+        return "JXL"
+    # "BM" alone is too weak (plenty of text starts so); also require a known DIB header size.
+    if head[:2] == b"BM" and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES:
+        return "BMP"
+    return None
+
+
+def _sniff_ftyp(head: bytes) -> str | None:
+    """HEIF family: the major brand at 8, compatible brands from 16 (as far as ``head`` goes)."""
+    brands = [head[8:12]] + [head[i : i + 4] for i in range(16, len(head) - 3, 4)]
+    if any(b in _AVIF_BRANDS for b in brands):
+        return "AVIF"
+    if any(b in _HEIF_BRANDS for b in brands):
+        return "HEIC"
+    return None  # MP4, MOV, 3GP, ... share the container
+
+
+def is_image_name(name: str) -> bool:
+    """True when the file name's extension is a known image (or camera RAW) type."""
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def _ignore_problem(_: Problem) -> None:
+    pass
+
+
+def _ignore_folder(_: Path) -> None:
+    pass
+
+
+def iter_image_files(
+    roots: Sequence[Path],
+    options: WalkOptions,
+    *,
+    on_problem: Callable[[Problem], None] = _ignore_problem,
+    on_folder: Callable[[Path], None] = _ignore_folder,
+) -> Iterator[FileInfo]:
+    """Yield the image files under ``roots`` (folders, walked recursively, or single files).
+
+    Order is deterministic: roots in the given order; in each folder its files by name, then
+    its subfolders by name. Paths are absolute (not resolved: a symlinked root keeps its name).
+    A file reachable twice (hard links, overlapping roots) is yielded once, at its first path.
+
+    Args:
+        roots: folders or files to scan.
+        options: hidden files, symlinks, exclude patterns, minimum size.
+        on_problem: receives folders and files that could not be read; the walk goes on.
+        on_folder: called with each folder as it is entered, for progress display.
+    """
+    walker = _Walker(options, on_problem, on_folder, track_all_files=len(roots) > 1)
+    for root in roots:
+        yield from walker.walk_root(Path(os.path.abspath(root)))
+
+
+class _Walker:
+    """State of one walk: folders and multiply-linked files already seen."""
+
+    def __init__(
+        self,
+        options: WalkOptions,
+        on_problem: Callable[[Problem], None],
+        on_folder: Callable[[Path], None],
+        *,
+        track_all_files: bool,
+    ) -> None:
+        self._options = options
+        self._on_problem = on_problem
+        self._on_folder = on_folder
+        # With several roots, one may hold another, so every file's identity is remembered;
+        # with one root only hard-linked files (st_nlink > 1) can show up twice.
+        self._track_all_files = track_all_files
+        self._seen_folders: set[tuple[int, int]] = set()
+        self._seen_files: set[tuple[int, int]] = set()
+
+    def _problem(self, path: str | Path, kind: ProblemKind, detail: str) -> None:
+        self._on_problem(Problem(Path(path), kind, detail))
+
+    def _os_problem(self, path: str | Path, exc: OSError, what: str) -> None:
+        if isinstance(exc, FileNotFoundError):
+            self._problem(path, ProblemKind.VANISHED, f"{what} disappeared during the scan")
+        elif isinstance(exc, PermissionError):
+            self._problem(
+                path, ProblemKind.PERMISSION, f"permission denied: cannot read this {what}"
+            )
+        else:
+            self._problem(path, ProblemKind.UNREADABLE, f"cannot read this {what}: {exc.strerror}")
+
+    def walk_root(self, root: Path) -> Iterator[FileInfo]:
+        try:
+            st = os.stat(root)  # follows a symlinked root: the user picked it on purpose
+        except FileNotFoundError:
+            self._problem(root, ProblemKind.VANISHED, "not found")
+            return
+        except OSError as exc:
+            self._os_problem(root, exc, "folder")
+            return
+        if stat.S_ISDIR(st.st_mode):
+            yield from self._walk_folder(root, st)
+        elif stat.S_ISREG(st.st_mode) and root.suffix.lower() not in NON_IMAGE_EXTENSIONS:
+            info = self._accept_file(str(root), root.name, st)
+            if info is not None:
+                yield info
+
+    def _walk_folder(self, root: Path, st: os.stat_result) -> Iterator[FileInfo]:
+        key = _identity(str(root), st)
+        if key in self._seen_folders:  # already walked as part of an earlier root
+            return
+        self._seen_folders.add(key)
+        stack = [str(root)]
+        while stack:
+            folder = stack.pop()
+            self._on_folder(Path(folder))
+            subfolders: list[str] = []
+            for entry in self._list(folder):
+                kind = self._classify(entry)
+                if kind == "folder":
+                    subfolders.append(entry.path)
+                elif kind == "file":
+                    info = self._file_entry(entry)
+                    if info is not None:
+                        yield info
+            stack.extend(reversed(subfolders))  # popped in name order
+
+    def _list(self, folder: str) -> list[os.DirEntry[str]]:
+        try:
+            with os.scandir(folder) as it:
+                return sorted(it, key=lambda e: e.name)
+        except NotADirectoryError:  # replaced by a file since it was listed
+            self._problem(folder, ProblemKind.VANISHED, "folder disappeared during the scan")
+        except OSError as exc:
+            self._os_problem(folder, exc, "folder")
+        return []
+
+    def _classify(self, entry: os.DirEntry[str]) -> str | None:
+        """ "folder" to descend into, "file" to consider, or None to skip."""
+        name = entry.name
+        if self._is_skipped_name(name, entry.path):
+            return None
+        try:
+            if entry.is_symlink() and not self._options.follow_symlinks:
+                return None  # a link is not a copy taking space; a linked folder may loop
+            if entry.is_dir():
+                return "folder" if self._enter_folder(entry) else None
+            if entry.is_file():
+                return "file"
+        except OSError as exc:
+            log.debug("cannot classify %r: %s", entry.path, exc)
+        return (
+            None  # sockets, devices, FIFOs (opening a FIFO to sniff it would block), dangling links
+        )
+
+    def _is_skipped_name(self, name: str, path: str) -> bool:
+        folded = name.casefold()
+        if folded in SYSTEM_FOLDERS or folded.startswith(_TRASH_PREFIX):
+            return True
+        if name.startswith(".") and not self._options.include_hidden:
+            return True
+        return any(
+            fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(path, pattern)
+            for pattern in self._options.exclude_patterns
+        )
+
+    def _enter_folder(self, entry: os.DirEntry[str]) -> bool:
+        # "*/exports/*" should prune the folder "/x/exports" itself, not only its files.
+        with_sep = entry.path + os.sep
+        if any(fnmatch.fnmatch(with_sep, p) for p in self._options.exclude_patterns):
+            return False
+        if not self._options.include_hidden and _has_hidden_attribute(entry):
+            return False
+        try:
+            key = _identity(entry.path, entry.stat())
+        except OSError as exc:
+            self._os_problem(entry.path, exc, "folder")
+            return False
+        if key in self._seen_folders:  # a symlink loop, or a root inside another root
+            return False
+        self._seen_folders.add(key)
+        return True
+
+    def _file_entry(self, entry: os.DirEntry[str]) -> FileInfo | None:
+        suffix = os.path.splitext(entry.name)[1].lower()
+        if suffix in NON_IMAGE_EXTENSIONS:
+            return None  # decided before any stat or open: these are the bulk of non-images
+        try:
+            st = entry.stat()
+        except OSError as exc:
+            if suffix in IMAGE_EXTENSIONS:
+                self._os_problem(entry.path, exc, "file")
+            return None
+        if not self._options.include_hidden and _has_hidden_attribute(entry):
+            return None
+        return self._accept_file(entry.path, entry.name, st)
+
+    def _accept_file(self, path: str, name: str, st: os.stat_result) -> FileInfo | None:
+        if st.st_size < self._options.min_size_bytes:
+            return None
+        if not is_image_name(name) and not self._sniff(path):
+            return None
+        if self._track_all_files or st.st_nlink > 1:
+            try:
+                key = _identity(path, st)
+            except OSError as exc:
+                self._os_problem(path, exc, "file")
+                return None
+            if key in self._seen_files:
+                return None
+            self._seen_files.add(key)
+        return FileInfo(Path(path), st.st_size, st.st_mtime_ns)
+
+    def _sniff(self, path: str) -> bool:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(SNIFF_BYTES)
+        except FileNotFoundError:
+            return False  # an unknown file that went away: no reason to think it was an image
+        except OSError as exc:
+            # It may be an image without an extension; say so rather than skip it silently.
+            self._os_problem(path, exc, "file")
+            return False
+        return sniff_image_type(head) is not None
+
+
+def _identity(path: str, st: os.stat_result) -> tuple[int, int]:
+    """(st_dev, st_ino) of a file or folder.
+
+    On Windows ``DirEntry.stat()`` reports inode and device as 0, so ask ``os.stat`` there.
+    """
+    if st.st_ino == 0 and st.st_dev == 0:
+        st = os.stat(path)
+    return (st.st_dev, st.st_ino)
+
+
+def _has_hidden_attribute(entry: os.DirEntry[str]) -> bool:
+    """Windows' "hidden" attribute (free on Windows: scandir caches the stat). False elsewhere."""
+    if os.name != "nt":
+        return False
+    try:
+        attributes: int = getattr(entry.stat(), "st_file_attributes", 0)
+    except OSError:
+        return False
+    return bool(attributes & getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2))
