@@ -1,0 +1,112 @@
+"""Speed and peak memory of find_candidate_pairs and group_by_distance on synthetic 64-bit hashes.
+
+Usage: python benchmarks/bench_grouping.py [--sizes 10000 100000 1000000] [--distance 8]
+
+The hashes are uniform random, except 10% of them, which sit in planted clusters of 2-5 hashes
+made from one random centre with 0-8 bits flipped each. Each size runs in its own process, so
+the peak RSS (getrusage ru_maxrss) is that size's alone; it includes the ImageRecords that
+group_by_distance takes (~0.5 KB each), which are built before the clock starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from dedup_gui.core.grouping import find_candidate_pairs, group_by_distance  # noqa: E402
+from dedup_gui.core.model import ImageRecord  # noqa: E402
+
+
+def make_hashes(n: int, seed: int = 0) -> np.ndarray:
+    """n random 8-byte hashes, 10% of them in clusters of 2-5 within 0-8 flipped bits."""
+    rng = np.random.default_rng(seed)
+    hashes = rng.integers(0, 256, size=(n, 8), dtype=np.uint8)
+    clustered = n // 10
+    row = 0
+    while row < clustered:
+        size = min(int(rng.integers(2, 6)), clustered - row)
+        centre = np.unpackbits(hashes[row])
+        for member in range(row + 1, row + size):
+            bits = centre.copy()
+            bits[rng.choice(64, size=int(rng.integers(0, 9)), replace=False)] ^= 1
+            hashes[member] = np.packbits(bits)
+        row += size
+    return hashes[rng.permutation(n)]
+
+
+def make_records(hashes: np.ndarray) -> list[ImageRecord]:
+    return [
+        ImageRecord(
+            path=Path(f"/photos/{k:07d}.jpg"),
+            size=100_000 + k % 977,
+            mtime_ns=0,
+            content_hash=k.to_bytes(16, "big"),
+            perceptual_hash=row.tobytes(),
+            width=4000,
+            height=3000,
+            format="JPEG",
+            date_taken=None,
+        )
+        for k, row in enumerate(hashes)
+    ]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def run_one(n: int, distance: int) -> dict[str, float]:
+    """Times one size in this process."""
+    hashes = make_hashes(n)
+    started = time.perf_counter()
+    i, _, _ = find_candidate_pairs(hashes, distance)
+    pairs_s = time.perf_counter() - started
+    pairs_rss = peak_rss_mb()
+    records = make_records(hashes)
+    started = time.perf_counter()
+    groups = group_by_distance(records, distance)
+    group_s = time.perf_counter() - started
+    return {
+        "n": n,
+        "pairs": len(i),
+        "pairs_s": pairs_s,
+        "pairs_rss_mb": pairs_rss,
+        "groups": len(groups),
+        "group_s": group_s,
+        "rss_mb": peak_rss_mb(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--distance", type=int, default=8)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one size
+    args = parser.parse_args()
+    if args.one is not None:
+        print(json.dumps(run_one(args.one, args.distance)))
+        return
+    print(f"threshold {args.distance} bits of 64; numpy {np.__version__}; {os.cpu_count()} cores")
+    header = ("n", "pairs", "find_pairs s", "RSS after MB", "groups", "group_by s", "peak RSS MB")
+    print("{:>9} {:>8} {:>13} {:>13} {:>8} {:>11} {:>12}".format(*header))
+    for n in args.sizes:
+        command = [sys.executable, __file__, "--one", str(n), "--distance", str(args.distance)]
+        result = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
+        print(
+            f"{result['n']:>9} {result['pairs']:>8} {result['pairs_s']:>13.2f} "
+            f"{result['pairs_rss_mb']:>13.0f} {result['groups']:>8} {result['group_s']:>11.2f} "
+            f"{result['rss_mb']:>12.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,606 @@
+"""Groups image records into near-duplicate groups by perceptual-hash distance. No Qt."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from dedup_gui.core.cancel import CancelToken, NeverCancelled
+from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation
+
+BestFirstKey = tuple[int, int, int, str, int, str]
+Ints = npt.NDArray[np.int64]
+Words = npt.NDArray[np.uint64]
+Pairs = tuple[Ints, Ints, npt.NDArray[np.int32]]
+
+# Candidate pairs expanded and verified at once. Bounds memory (~30 bytes a pair) whatever the
+# skew: thousands of hashes sharing a chunk value are checked in slices, never as one matrix.
+_BLOCK = 1 << 21
+# Chunks up to this many bits find buckets through a direct table (4M x 4 bytes); longer ones
+# binary-search, which is ~10x slower per probe but only long exact-match chunks get there.
+_TABLE_MAX_BITS = 22
+_SMALL_BUCKET = 8  # buckets up to this size are paired level by level, see add_cross
+_SAMPLE = 16384  # rows sampled to estimate how full the buckets of a chunking get
+_CANCEL_EVERY = 4096  # reference nodes between cancel checks
+# Rough costs in ns, measured on one core: per probed bucket (table / binary search), per
+# candidate verified, per pair compared by brute force (per 64-bit word), per row chunked and
+# sorted, and the Python overhead of one probe mask.
+_NS_PROBE, _NS_SEARCH, _NS_VERIFY, _NS_BRUTE, _NS_CHUNK, _NS_MASK = 3, 40, 25, 2, 150, 20_000
+_BYTE_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def best_first_key(record: ImageRecord) -> BestFirstKey:
+    """Sort key whose smallest value is the best copy to keep.
+
+    Highest resolution first, then the largest file, then the oldest date taken (records
+    without one after those with one), then the shortest path, then the path itself so the
+    order never depends on input order.
+    """
+    path = str(record.path)
+    # "YYYY-MM-DD HH:MM:SS" sorts chronologically as text.
+    has_no_date = 0 if record.date_taken else 1
+    return (-record.pixels, -record.size, has_no_date, record.date_taken or "", len(path), path)
+
+
+def _popcount_table(x: Words) -> npt.NDArray[np.uint8]:
+    """Set bits of each uint64, for numpy < 2.0 which lacks ``np.bitwise_count``."""
+    per_byte = _BYTE_POPCOUNT[np.ascontiguousarray(x).view(np.uint8)]
+    counts: npt.NDArray[np.uint8] = per_byte.reshape(*x.shape, 8).sum(axis=-1, dtype=np.uint8)
+    return counts
+
+
+_popcount: Callable[[Words], npt.NDArray[np.uint8]] = getattr(np, "bitwise_count", _popcount_table)
+
+
+def _pack_words(hashes: npt.NDArray[np.uint8]) -> Words:
+    """(n, nbytes) bytes as (n, ceil(nbytes / 8)) big-endian words; the zero padding adds 0."""
+    n, nbytes = hashes.shape
+    padded = np.zeros((n, -(-nbytes // 8) * 8), dtype=np.uint8)
+    padded[:, :nbytes] = hashes
+    return padded.view(">u8").astype(np.uint64)
+
+
+def _distances(words: Words, left: Ints, right: Ints) -> npt.NDArray[np.int32]:
+    dist = _popcount(words[left, 0] ^ words[right, 0]).astype(np.int32)
+    for col in range(1, words.shape[1]):
+        dist += _popcount(words[left, col] ^ words[right, col])
+    return dist
+
+
+def _runs(sorted_values: npt.NDArray[np.generic]) -> tuple[Ints, Ints]:
+    """Start and length of each run of equal values in a sorted array."""
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    return starts, np.diff(np.r_[starts, len(sorted_values)])
+
+
+def _unique_rows(words: Words) -> tuple[Words, Ints]:
+    """Distinct rows, and for each row the index of its distinct row."""
+    order = np.lexsort(words.T[::-1]) if words.shape[1] > 1 else np.argsort(words[:, 0])
+    ordered = words[order]
+    is_new = np.ones(len(words), dtype=bool)
+    is_new[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    inverse = np.empty(len(words), dtype=np.int64)
+    inverse[order] = np.cumsum(is_new) - 1
+    return ordered[is_new], inverse
+
+
+def _expand(
+    left_pos: Ints, right_start: Ints, right_len: Ints
+) -> Iterator[tuple[Ints, Ints, Ints]]:
+    """Pairs ``left_pos[r]`` with each of ``right_start[r]`` ... ``+ right_len[r] - 1``.
+
+    Yields (left, right, r) blocks of at most ~_BLOCK pairs (more only for one huge row).
+    """
+    ends = np.cumsum(right_len)
+    row = 0
+    while row < len(ends):
+        done = int(ends[row - 1]) if row else 0
+        stop = max(int(np.searchsorted(ends, done + _BLOCK, side="right")), row + 1)
+        lens = right_len[row:stop]
+        rows = np.repeat(np.arange(row, stop), lens)
+        offsets = np.arange(done, int(ends[stop - 1])) - np.repeat(ends[row:stop] - lens, lens)
+        yield left_pos[rows], right_start[rows] + offsets, rows
+        row = stop
+
+
+def _cross_rows(starts: Ints, counts: Ints, b1: Ints, b2: Ints) -> tuple[Ints, Ints, Ints]:
+    """Row tasks pairing every item of bucket ``b1[k]`` with every item of bucket ``b2[k]``."""
+    c1 = counts[b1]
+    rows = np.repeat(np.arange(len(b1)), c1)
+    within = np.arange(len(rows)) - np.repeat(np.cumsum(c1) - c1, c1)
+    return starts[b1][rows] + within, starts[b2][rows], counts[b2][rows]
+
+
+def _within_rows(starts: Ints, counts: Ints) -> tuple[Ints, Ints, Ints]:
+    """Row tasks pairing every item of each bucket with the later items of the same bucket."""
+    bucket = np.repeat(np.arange(len(starts)), counts)
+    pos = np.arange(len(bucket))
+    after = starts[bucket] + counts[bucket] - pos - 1
+    keep = after > 0
+    return pos[keep], pos[keep] + 1, after[keep]
+
+
+def _chunk_values(words: Words, positions: Sequence[int]) -> Words:
+    """The bits at ``positions`` (0 = first bit of the hash) packed into one integer per row."""
+    acc = np.zeros(len(words), dtype=np.uint64)
+    for k, p in enumerate(positions):
+        bit = (words[:, p // 64] >> np.uint64(63 - p % 64)) & np.uint64(1)
+        acc |= bit << np.uint64(k)
+    return acc
+
+
+def _volume(bits: int, radius: int) -> int:
+    """Number of values within ``radius`` bit flips of a ``bits``-bit value."""
+    return sum(math.comb(bits, k) for k in range(min(radius, bits) + 1))
+
+
+def _masks_by_high_bit(bits: int, radius: int) -> Iterator[tuple[int, list[int]]]:
+    """Non-zero flip masks of up to ``radius`` bits, grouped by their highest set bit."""
+    for high in range(bits):
+        masks = [
+            sum(1 << b for b in low) | 1 << high
+            for k in range(min(radius, high + 1))
+            for low in combinations(range(high), k)
+        ]
+        yield high, masks
+
+
+# A plan: for each chunk, its bit positions and its search radius (pigeonhole thresholds).
+Plan = list[tuple[list[int], int]]
+
+
+def _plans(bits: int, max_distance: int) -> Iterator[Plan]:
+    """Chunkings that cannot miss a pair within ``max_distance``.
+
+    With m chunks searched at radii t_i and sum(t_i) >= max_distance - m + 1, a pair within
+    max_distance is within t_i on some chunk i (else its distance is >= sum(t_i + 1)). A radius
+    of -1 means that chunk is not searched. Chunks take every m-th bit rather than runs of bits,
+    because neighbouring pHash bits (neighbouring DCT coefficients) are correlated.
+    """
+    fewest = max(1, -(-bits // 64))  # a chunk value must fit in 64 bits
+    for m in range(fewest, max(fewest, min(bits, max_distance + 1)) + 1):
+        base, extra = divmod(max_distance - m + 1, m)
+        chunks = [(list(range(c, bits, m)), base + (c < extra)) for c in range(m)]
+        yield [(positions, radius) for positions, radius in chunks if radius >= 0]
+
+
+def _plan_cost_ns(plan: Plan, sample: Words, n: int) -> float:
+    cost = 0.0
+    for positions, radius in plan:
+        bits = len(positions)
+        _, counts = np.unique(_chunk_values(sample, positions), return_counts=True)
+        scale = (n / len(sample)) ** 2
+        same_bucket = max(float((counts * (counts - 1)).sum()) * scale, n * n / 2.0**bits) / 2
+        masks = _volume(bits, radius)
+        per_probe = _NS_PROBE if bits <= _TABLE_MAX_BITS else _NS_SEARCH
+        occupied = min(n, 2**bits)
+        cost += n * _NS_CHUNK + masks * same_bucket * _NS_VERIFY
+        cost += (masks - 1) * (_NS_MASK + per_probe * occupied / 2)
+    return cost
+
+
+def _choose_plan(words: Words, max_distance: int) -> Plan | None:
+    """The cheapest chunking by a cost model fed with a sample, or None for brute force."""
+    n, bits = len(words), words.shape[1] * 64
+    best: Plan | None = None
+    best_cost = n * (n - 1) / 2 * _NS_BRUTE * words.shape[1]
+    step = max(1, n // _SAMPLE)
+    sample = words[::step]
+    for plan in _plans(bits, max_distance):
+        cost = _plan_cost_ns(plan, sample, n)
+        if cost < best_cost:
+            best, best_cost = plan, cost
+    return best
+
+
+def _brute_force(words: Words, max_distance: int, cancel: CancelToken) -> list[Pairs]:
+    n = len(words)
+    rows = max(1, _BLOCK // n)
+    found = []
+    for start in range(0, n - 1, rows):
+        cancel.check()
+        stop = min(start + rows, n - 1)
+        i, j = np.nonzero(np.arange(start, stop)[:, None] < np.arange(n)[None, :])
+        found.append(_verified(words, i + start, j, max_distance))
+    return found
+
+
+def _verified(words: Words, left: Ints, right: Ints, max_distance: int) -> Pairs:
+    dist = _distances(words, left, right)
+    keep = dist <= max_distance
+    return left[keep], right[keep], dist[keep]
+
+
+class _Candidates:
+    """Candidate pairs of positions in bucket order, verified a block at a time."""
+
+    def __init__(self, ordered: Words, order: Ints, max_distance: int, max_count: int) -> None:
+        self._ordered, self._order, self._max_distance = ordered, order, max_distance
+        self._max_count = max_count  # of any bucket
+        self._left: list[Ints] = []
+        self._right: list[Ints] = []
+        self._size = 0
+        self.found: list[Pairs] = []  # verified pairs, as row indices of the unsorted words
+
+    def add(self, left: Ints, right: Ints) -> None:
+        self._left.append(left)
+        self._right.append(right)
+        self._size += len(left)
+        if self._size >= _BLOCK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._size:
+            left, right = np.concatenate(self._left), np.concatenate(self._right)
+            i, j, dist = _verified(self._ordered, left, right, self._max_distance)
+            self.found.append((self._order[i], self._order[j], dist))
+        self._left, self._right, self._size = [], [], 0
+
+    def add_cross(self, starts: Ints, counts: Ints, b1: Ints, b2: Ints) -> None:
+        """Adds every item of bucket ``b1[k]`` with every item of bucket ``b2[k]``."""
+        c1, c2 = counts[b1], counts[b2]
+        if self._max_count > _SMALL_BUCKET:
+            is_small = np.maximum(c1, c2) <= _SMALL_BUCKET
+            big = ~is_small
+            for left, right, _ in _expand(*_cross_rows(starts, counts, b1[big], b2[big])):
+                self.add(left, right)
+            b1, b2, c1, c2 = b1[is_small], b2[is_small], c1[is_small], c2[is_small]
+        s1, s2 = starts[b1], starts[b2]
+        self.add(s1, s2)
+        # Most buckets hold one item, the rest a few: pair the a-th item of every left bucket
+        # with the b-th of every right one, level by level, rather than pair by pair.
+        multi = np.flatnonzero((c1 > 1) | (c2 > 1))
+        s1, s2, c1, c2 = s1[multi], s2[multi], c1[multi], c2[multi]
+        a = 0
+        while len(s1):
+            left, right, right_count, b = s1 + a, s2, c2, 0
+            while len(left):
+                if a or b:
+                    self.add(left, right + b)
+                b += 1
+                more = right_count > b
+                left, right, right_count = left[more], right[more], right_count[more]
+            a += 1
+            more = c1 > a
+            s1, s2, c1, c2 = s1[more], s2[more], c1[more], c2[more]
+
+
+def _chunk_pairs(
+    words: Words, positions: list[int], radius: int, max_distance: int, cancel: CancelToken
+) -> list[Pairs]:
+    """Pairs within ``max_distance`` whose chunk values are within ``radius`` of each other."""
+    values = _chunk_values(words, positions)
+    order = np.argsort(values, kind="stable")
+    # Sorted, a bucket's hashes are neighbours in memory, and so are those of nearby buckets.
+    starts, counts = _runs(values[order])
+    candidates = _Candidates(words[order], order, max_distance, int(counts.max()))
+    for left, right, _ in _expand(*_within_rows(starts, counts)):
+        candidates.add(left, right)
+    if radius > 0:
+        bucket_values = values[order[starts]]
+        keys, find = _bucket_finder(bucket_values, len(positions))
+        for high, masks in _masks_by_high_bit(len(positions), radius):
+            # Each unordered bucket pair once: from the bucket whose highest flipped bit is 0.
+            low = np.flatnonzero(bucket_values >> np.uint64(high) & np.uint64(1) == 0)
+            low_keys = keys[low]
+            for mask in masks:
+                cancel.check()
+                other = find(low_keys ^ keys.dtype.type(mask))
+                hit = np.flatnonzero(other >= 0)
+                candidates.add_cross(starts, counts, low[hit], other[hit].astype(np.int64))
+    candidates.flush()
+    return candidates.found
+
+
+def _bucket_finder(
+    bucket_values: Words, bits: int
+) -> tuple[npt.NDArray[Any], Callable[[npt.NDArray[Any]], Ints]]:
+    """Keys for the buckets' values, and a map from keys to bucket index (-1: no bucket)."""
+    if bits <= _TABLE_MAX_BITS:
+        # int32 halves the table against int64, which decides whether it stays in cache.
+        keys = bucket_values.view(np.int64)  # indexing with int64 needs no conversion
+        table = np.full(1 << bits, -1, dtype=np.int32)
+        table[keys] = np.arange(len(keys), dtype=np.int32)
+        return keys, lambda queries: table[queries]
+
+    def search(queries: npt.NDArray[Any]) -> Ints:
+        pos = np.minimum(np.searchsorted(bucket_values, queries), len(bucket_values) - 1)
+        return np.where(bucket_values[pos] == queries, pos, -1)
+
+    return bucket_values, search
+
+
+def _distinct_pairs(words: Words, max_distance: int, cancel: CancelToken) -> Pairs:
+    """Every pair i < j of rows within ``max_distance``, each once (rows are all different)."""
+    n = len(words)
+    plan = _choose_plan(words, max_distance) if n > 1 else None
+    if plan is None:
+        found = [_no_pairs(), *_brute_force(words, max_distance, cancel)]
+    else:
+        found = [_no_pairs()]
+        for positions, radius in plan:
+            found += _chunk_pairs(words, positions, radius, max_distance, cancel)
+    left, right, dist = _concat(found)
+    i, j = np.minimum(left, right), np.maximum(left, right)
+    # A pair close on several chunks was found once per chunk.
+    _, first = np.unique(i * n + j, return_index=True)
+    return i[first], j[first], dist[first]
+
+
+def _no_pairs() -> Pairs:
+    return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
+
+
+def _concat(found: list[Pairs]) -> Pairs:
+    return (
+        np.concatenate([p[0] for p in found]),
+        np.concatenate([p[1] for p in found]),
+        np.concatenate([p[2] for p in found]),
+    )
+
+
+def _spread(items: Ints, starts: Ints, counts: Ints, pairs: Pairs) -> Pairs:
+    """Pairs of items from pairs of the buckets holding them, plus items sharing a bucket.
+
+    ``items[starts[b]:][:counts[b]]`` are the items in bucket b; every bucket holds one or
+    more. Items sharing a bucket are at distance 0.
+    """
+    bi, bj, dist = pairs
+    found = [_no_pairs()]
+    for left, right, _ in _expand(*_within_rows(starts, counts)):
+        found.append((items[left], items[right], np.zeros(len(left), np.int32)))
+    row_dist = np.repeat(dist, counts[bi])
+    for left, right, rows in _expand(*_cross_rows(starts, counts, bi, bj)):
+        found.append((items[left], items[right], row_dist[rows]))
+    return _concat(found)
+
+
+def find_candidate_pairs(
+    hashes: npt.NDArray[np.uint8],
+    max_distance: int,
+    *,
+    cancel: CancelToken = NeverCancelled(),  # noqa: B008 - immutable null object
+) -> Pairs:
+    """Every pair of hashes within a Hamming distance, without comparing all pairs.
+
+    Multi-index hashing: the bits are split into chunks so that, by pigeonhole, a close pair
+    is close on at least one chunk; hashes are bucketed by chunk value, neighbouring buckets are
+    probed, and candidates are verified with a vectorised popcount in bounded blocks. The
+    chunking is chosen by a cost model from the number of hashes, the threshold and how full
+    the buckets of a sample get. Equal hashes are searched once.
+
+    Args:
+        hashes: (n, nbytes) uint8 array, one hash per row.
+        max_distance: the largest Hamming distance (in bits) that counts as near.
+        cancel: checked between blocks of work.
+
+    Returns:
+        (i, j, dist) int64, int64, int32 arrays with i < j, one entry per pair within
+        ``max_distance``, sorted by (i, j).
+    """
+    if hashes.ndim != 2:
+        raise ValueError(f"hashes must be 2-D (n, nbytes), not {hashes.shape}")
+    if max_distance < 0:
+        raise ValueError(f"max_distance must be >= 0, not {max_distance}")
+    if len(hashes) < 2:
+        return _no_pairs()
+    words, inverse = _unique_rows(_pack_words(np.asarray(hashes, dtype=np.uint8)))
+    distinct = _distinct_pairs(words, max_distance, cancel)
+    rows_by_hash = np.argsort(inverse, kind="stable").astype(np.int64)
+    starts, counts = _runs(inverse[rows_by_hash])
+    left, right, dist = _spread(rows_by_hash, starts, counts, distinct)
+    i, j = np.minimum(left, right), np.maximum(left, right)
+    by_pair = np.lexsort((j, i))
+    return i[by_pair], j[by_pair], dist[by_pair]
+
+
+def group_by_distance(
+    records: Sequence[ImageRecord],
+    max_distance: int,
+    *,
+    segment_bytes: int | None = None,
+    not_duplicates: AbstractSet[frozenset[bytes]] = frozenset(),
+    cancel: CancelToken = NeverCancelled(),  # noqa: B008 - immutable null object
+) -> list[Group]:
+    """Groups exact copies and images whose perceptual hashes are within ``max_distance``.
+
+    No chaining: nodes (sets of exact copies) are visited best copy first; each one not yet
+    grouped becomes a reference and takes every ungrouped node within ``max_distance`` of
+    itself. So every member is within the threshold of its group's reference.
+
+    Args:
+        records: the hashed images.
+        max_distance: the largest Hamming distance (in bits) that counts as near.
+        segment_bytes: for multi-hash algorithms, the length of each segment hash;
+            two records are near if any segment of one is near any segment of the other.
+        not_duplicates: pairs of content hashes the user said are different images.
+        cancel: checked between stages and every few thousand nodes.
+
+    Returns:
+        Groups of at least two members, most reclaimable bytes first, then by reference path.
+
+    Raises:
+        ValueError: hashes of different lengths without ``segment_bytes``, or a hash whose
+            length is not a multiple of ``segment_bytes``.
+    """
+    if max_distance < 0:
+        raise ValueError(f"max_distance must be >= 0, not {max_distance}")
+    nodes = _Nodes(records)
+    cancel.check()
+    if segment_bytes is None:
+        node_class, pairs = _hash_classes(nodes.best, max_distance, cancel)
+    else:
+        node_class, pairs = _segment_classes(nodes.best, segment_bytes, max_distance, cancel)
+    cancel.check()
+    groups = _leader_groups(nodes, node_class, pairs, not_duplicates, cancel)
+    groups.sort(key=lambda g: (-g.bytes_reclaimable, str(g.reference.record.path)))
+    return groups
+
+
+class _Nodes:
+    """Records with equal content as one node each: its best copy, and all copies if several."""
+
+    def __init__(self, records: Sequence[ImageRecord]) -> None:
+        node_of: dict[bytes, int] = {}
+        self.best: list[ImageRecord] = []
+        self.copies: dict[int, list[ImageRecord]] = {}  # only nodes with several records
+        for record in records:
+            k = node_of.setdefault(record.content_hash, len(self.best))
+            if k == len(self.best):
+                self.best.append(record)
+            else:
+                self.copies.setdefault(k, [self.best[k]]).append(record)
+        for k, copies in self.copies.items():
+            copies.sort(key=best_first_key)
+            self.best[k] = copies[0]
+
+    def records(self, k: int) -> list[ImageRecord]:
+        """Node k's records, best first."""
+        return self.copies.get(k) or [self.best[k]]
+
+
+def _as_words(hashes: list[bytes], nbytes: int) -> Words:
+    array = np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(len(hashes), nbytes)
+    return _pack_words(array)
+
+
+def _hash_classes(
+    best: list[ImageRecord], max_distance: int, cancel: CancelToken
+) -> tuple[Ints, Pairs]:
+    """Each node's class of equal perceptual hashes, and the near pairs of classes."""
+    lengths = {len(r.perceptual_hash) for r in best}
+    if len(lengths) > 1:
+        raise ValueError(f"perceptual hashes differ in length: {sorted(lengths)} bytes")
+    if not best or not lengths.pop():
+        return np.zeros(len(best), np.int64), _no_pairs()
+    nbytes = len(best[0].perceptual_hash)
+    words, node_class = _unique_rows(_as_words([r.perceptual_hash for r in best], nbytes))
+    return node_class, _distinct_pairs(words, max_distance, cancel)
+
+
+def _segment_classes(
+    best: list[ImageRecord], segment_bytes: int, max_distance: int, cancel: CancelToken
+) -> tuple[Ints, Pairs]:
+    """As _hash_classes, for multi-hashes: near if any segment is near any other segment."""
+    classes: dict[bytes, int] = {}
+    node_class = [classes.setdefault(r.perceptual_hash, len(classes)) for r in best]
+    pairs = _segment_class_pairs(list(classes), segment_bytes, max_distance, cancel)
+    return np.array(node_class, dtype=np.int64), pairs
+
+
+def _segment_class_pairs(
+    hashes: list[bytes], segment_bytes: int, max_distance: int, cancel: CancelToken
+) -> Pairs:
+    """Pairs of multi-hashes with some segment near, at their smallest segment distance."""
+    if segment_bytes <= 0:
+        raise ValueError(f"segment_bytes must be > 0, not {segment_bytes}")
+    segments: dict[bytes, int] = {}  # distinct segment -> its id
+    owned: set[tuple[int, int]] = set()  # (segment id, hash class)
+    for owner, full in enumerate(hashes):
+        if len(full) % segment_bytes:
+            raise ValueError(f"a {len(full)}-byte hash is not made of {segment_bytes}-byte parts")
+        for at in range(0, len(full), segment_bytes):
+            owned.add((segments.setdefault(full[at : at + segment_bytes], len(segments)), owner))
+    if not owned:
+        return _no_pairs()
+    seg_of, owner_of = np.array(sorted(owned), dtype=np.int64).T
+    distinct = _distinct_pairs(_as_words(list(segments), segment_bytes), max_distance, cancel)
+    starts, counts = _runs(seg_of)  # every segment id has an owner, so run k is segment k
+    left, right, dist = _spread(np.ascontiguousarray(owner_of), starts, counts, distinct)
+    keep = left != right  # a hash is trivially near itself
+    i, j, dist = np.minimum(left, right)[keep], np.maximum(left, right)[keep], dist[keep]
+    key = i * len(hashes) + j
+    by_key = np.lexsort((dist, key))
+    first = by_key[_runs(key[by_key])[0]]
+    return i[first], j[first], dist[first]
+
+
+def _leader_groups(
+    nodes: _Nodes,
+    node_class: Ints,
+    pairs: Pairs,
+    not_duplicates: AbstractSet[frozenset[bytes]],
+    cancel: CancelToken,
+) -> list[Group]:
+    """Leader clustering: the best ungrouped node takes its ungrouped neighbours."""
+    neighbours = _adjacency(pairs)
+    ranked = _ranked_nodes(nodes, node_class, pairs)
+    class_of = dict(zip(ranked, node_class[ranked].tolist(), strict=True))
+    ungrouped: dict[int, list[int]] = {}  # class -> its nodes, less some already grouped
+    for k in ranked:
+        ungrouped.setdefault(class_of[k], []).append(k)
+    is_apart = _apart_test(nodes.best, not_duplicates)
+    grouped = bytearray(len(nodes.best))
+    groups: list[Group] = []
+    for count, ref in enumerate(ranked):
+        if count % _CANCEL_EVERY == 0:
+            cancel.check()
+        if grouped[ref]:
+            continue
+        grouped[ref] = 1
+        taken: list[tuple[int, int]] = []
+        for cls, dist in [(class_of[ref], 0), *neighbours.get(class_of[ref], ())]:
+            kept_apart = []
+            for k in ungrouped.get(cls, ()):
+                if grouped[k]:
+                    continue
+                if is_apart(ref, k):
+                    kept_apart.append(k)
+                else:
+                    grouped[k] = 1
+                    taken.append((k, dist))
+            ungrouped[cls] = kept_apart  # drops the grouped, so each is walked past once
+        if taken or ref in nodes.copies:
+            groups.append(_make_group(nodes, ref, taken))
+    return groups
+
+
+def _adjacency(pairs: Pairs) -> dict[int, list[tuple[int, int]]]:
+    """Near classes of each class that has any, with their distance."""
+    ci, cj, dist = (a.tolist() for a in pairs)
+    neighbours: dict[int, list[tuple[int, int]]] = {}
+    for a, b, d in zip(ci, cj, dist, strict=True):
+        neighbours.setdefault(a, []).append((b, d))
+        neighbours.setdefault(b, []).append((a, d))
+    return neighbours
+
+
+def _ranked_nodes(nodes: _Nodes, node_class: Ints, pairs: Pairs) -> list[int]:
+    """Nodes that could join a group, best first. Most nodes of a big scan can't: skip them."""
+    classes = int(node_class.max()) + 1 if len(node_class) else 0
+    near = np.bincount(np.concatenate(pairs[:2]), minlength=classes) > 0
+    shared = np.bincount(node_class, minlength=classes) > 1
+    could_group = near[node_class] | shared[node_class]
+    could_group[list(nodes.copies)] = True
+    return sorted(np.flatnonzero(could_group).tolist(), key=lambda k: best_first_key(nodes.best[k]))
+
+
+def _apart_test(
+    best: list[ImageRecord], not_duplicates: AbstractSet[frozenset[bytes]]
+) -> Callable[[int, int], bool]:
+    """Whether the user said two nodes are different images."""
+    apart: dict[bytes, set[bytes]] = {}
+    for pair in not_duplicates:
+        if len(pair) == 2:
+            a, b = pair
+            apart.setdefault(a, set()).add(b)
+            apart.setdefault(b, set()).add(a)
+    if not apart:
+        return lambda ref, other: False
+    return lambda ref, other: best[other].content_hash in apart.get(best[ref].content_hash, ())
+
+
+def _make_group(nodes: _Nodes, ref: int, taken: list[tuple[int, int]]) -> Group:
+    best, *copies = nodes.records(ref)
+    members = [GroupMember(best, Relation.REFERENCE, 0)]
+    members += [GroupMember(r, Relation.EXACT, 0) for r in copies]
+    near = [(d, best_first_key(r), r) for k, d in taken for r in nodes.records(k)]
+    near.sort(key=lambda item: item[:2])
+    members += [GroupMember(r, Relation.NEAR, d) for d, _, r in near]
+    return Group(tuple(members))

@@ -1,0 +1,375 @@
+"""Tests of grouping by hash distance: records built directly, no images needed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dedup_gui.core import grouping
+from dedup_gui.core.cancel import Cancelled, CancelToken
+from dedup_gui.core.grouping import best_first_key, find_candidate_pairs, group_by_distance
+from dedup_gui.core.model import Group, ImageRecord, Relation
+
+BASE = 0x0123_4567_89AB_CDEF  # any 64-bit pattern
+
+
+def flip(value: int, bits: Iterable[int]) -> int:
+    for bit in bits:
+        value ^= 1 << bit
+    return value
+
+
+def rec(
+    name: str,
+    phash: int | bytes = BASE,
+    *,
+    content: bytes | None = None,
+    size: int = 1000,
+    px: int = 100,
+    date: str | None = None,
+) -> ImageRecord:
+    perceptual = phash if isinstance(phash, bytes) else phash.to_bytes(8, "big")
+    return ImageRecord(
+        path=Path("/photos") / name,
+        size=size,
+        mtime_ns=0,
+        content_hash=content if content is not None else os.urandom(16),
+        perceptual_hash=perceptual,
+        width=px,
+        height=px,
+        format="JPEG",
+        date_taken=date,
+    )
+
+
+def names(group: Group) -> list[str]:
+    return [m.record.path.name for m in group.members]
+
+
+def hamming(a: bytes, b: bytes) -> int:
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
+
+
+# --- best_first_key -------------------------------------------------------------------------
+
+# (better, worse): each row isolates one rule, earlier rules outranking later ones.
+BEST_FIRST_TABLE = [
+    (rec("small-but-sharp.jpg", px=200, size=10), rec("big-file.jpg", px=100, size=99999)),
+    (rec("heavy.jpg", size=2000), rec("light.jpg", size=1000)),
+    (rec("dated.jpg", date="2024-01-01 00:00:00"), rec("undated.jpg")),
+    (rec("old.jpg", date="2001-05-01 10:00:00"), rec("new.jpg", date="2001-05-01 10:00:01")),
+    (rec("z.jpg"), rec("longer/a.jpg")),
+    (rec("a.jpg"), rec("b.jpg")),
+    (rec("a.jpg"), rec(os.fsdecode(b"\xff.jpg"))),  # not UTF-8: still ordered, no error
+]
+
+
+@pytest.mark.parametrize(("better", "worse"), BEST_FIRST_TABLE)
+def test_best_first_key_orders_best_copy_first(better: ImageRecord, worse: ImageRecord) -> None:
+    assert best_first_key(better) < best_first_key(worse)
+    assert sorted([worse, better], key=best_first_key)[0] is better
+
+
+# --- group_by_distance ----------------------------------------------------------------------
+
+
+def test_exact_copies_form_one_group_with_the_best_copy_first() -> None:
+    same = os.urandom(16)
+    records = [
+        rec("deep/folder/copy.jpg", content=same),
+        rec("copy.jpg", content=same),
+        rec("other.jpg", flip(BASE, range(30))),
+        rec("b/copy.jpg", content=same),
+    ]
+    (group,) = group_by_distance(records, 8)
+    assert names(group) == ["copy.jpg", "copy.jpg", "copy.jpg"]
+    assert [str(m.record.path) for m in group.members] == [
+        "/photos/copy.jpg",
+        "/photos/b/copy.jpg",
+        "/photos/deep/folder/copy.jpg",
+    ]
+    assert [m.relation for m in group.members] == [Relation.REFERENCE, *[Relation.EXACT] * 2]
+    assert [m.distance for m in group.members] == [0, 0, 0]
+
+
+# (threshold, bits flipped, grouped?)
+THRESHOLD_TABLE = [
+    (0, 0, True),
+    (0, 1, False),
+    (4, 3, True),
+    (4, 4, True),
+    (4, 5, False),
+    (8, 8, True),
+    (8, 9, False),
+    (8, 20, False),
+]
+
+
+@pytest.mark.parametrize(("threshold", "flipped", "grouped"), THRESHOLD_TABLE)
+def test_near_copies_group_within_the_threshold_only(
+    threshold: int, flipped: int, grouped: bool
+) -> None:
+    records = [rec("a.jpg"), rec("b.jpg", flip(BASE, range(5, 5 + flipped)))]
+    groups = group_by_distance(records, threshold)
+    if grouped:
+        (group,) = groups
+        assert [m.relation for m in group.members] == [Relation.REFERENCE, Relation.NEAR]
+        assert group.members[1].distance == flipped
+    else:
+        assert groups == []
+
+
+def test_reference_is_the_best_copy_and_members_go_by_distance_then_quality() -> None:
+    records = [
+        rec("far-sharp.jpg", flip(BASE, range(6)), px=300),
+        rec("close-small.jpg", flip(BASE, [1]), px=50),
+        rec("best.jpg", BASE, px=400),
+        rec("close-sharp.jpg", flip(BASE, [2]), px=300),
+    ]
+    (group,) = group_by_distance(records, 8)
+    assert names(group) == ["best.jpg", "close-sharp.jpg", "close-small.jpg", "far-sharp.jpg"]
+    assert [m.distance for m in group.members] == [0, 1, 1, 6]
+
+
+def test_exact_copies_of_a_near_member_are_near_at_its_distance() -> None:
+    same = os.urandom(16)
+    records = [
+        rec("ref.jpg", px=200),
+        rec("near.jpg", flip(BASE, [0, 1]), content=same),
+        rec("near-copy.jpg", flip(BASE, [0, 1]), content=same),
+    ]
+    (group,) = group_by_distance(records, 8)
+    assert names(group) == ["ref.jpg", "near.jpg", "near-copy.jpg"]
+    assert [m.relation for m in group.members] == [Relation.REFERENCE, *[Relation.NEAR] * 2]
+    assert [m.distance for m in group.members] == [0, 2, 2]
+
+
+def test_no_chaining_every_member_is_near_its_reference() -> None:
+    # Link k is 3 bits from link k-1 (fresh bits each time): the ends are 27 bits apart.
+    chain = [rec(f"{k}.jpg", flip(BASE, range(3 * k)), size=2000 - k) for k in range(10)]
+    groups = group_by_distance(chain, 8)
+    for group in groups:
+        ref = group.reference.record.perceptual_hash
+        for member in group.members:
+            assert member.distance == hamming(ref, member.record.perceptual_hash) <= 8
+    # Best (largest) first: 0 takes 1 and 2 (6 bits), 3 takes 4 and 5, 6 takes 7 and 8.
+    assert sorted(names(g) for g in groups) == [
+        ["0.jpg", "1.jpg", "2.jpg"],
+        ["3.jpg", "4.jpg", "5.jpg"],
+        ["6.jpg", "7.jpg", "8.jpg"],
+    ]
+
+
+def test_not_duplicates_pair_is_kept_apart() -> None:
+    a, b, c = rec("a.jpg", px=300), rec("b.jpg", flip(BASE, [0]), px=200), rec("c.jpg", px=100)
+    apart = {frozenset({a.content_hash, b.content_hash})}
+    (group,) = group_by_distance([a, b, c], 8, not_duplicates=apart)
+    # a is the reference and skips b; b is left alone, since c is already taken.
+    assert names(group) == ["a.jpg", "c.jpg"]
+    assert sorted(names(g)[0] for g in group_by_distance([a, b], 8)) == ["a.jpg"]
+    assert group_by_distance([a, b], 8, not_duplicates=apart) == []
+
+
+def test_not_duplicates_leaves_the_other_to_a_later_reference() -> None:
+    a, b = rec("a.jpg", px=300), rec("b.jpg", px=200)
+    c = rec("c.jpg", px=100)
+    apart = {frozenset({a.content_hash, c.content_hash})}
+    (group,) = group_by_distance([a, b, c], 8, not_duplicates=apart)
+    assert names(group) == ["a.jpg", "b.jpg"]  # c stays ungrouped: b is no reference
+
+
+def segments(*values: int) -> bytes:
+    return b"".join(v.to_bytes(8, "big") for v in values)
+
+
+def test_multi_hash_is_near_when_any_segment_is_near_any_other() -> None:
+    s1, s2, s3 = BASE, flip(BASE, range(20)), flip(BASE, range(40, 64))
+    records = [
+        rec("a.jpg", segments(s1, s2), px=300),
+        rec("b.jpg", segments(flip(s3, range(10)), flip(s2, range(60, 64)), flip(s1, range(5)))),
+        rec("c.jpg", segments(flip(s3, range(30, 60))), px=50),  # far from every segment
+        rec("d.jpg", segments(flip(s3, [1]), s1, s2), px=200),
+    ]
+    (group,) = group_by_distance(records, 8, segment_bytes=8)
+    assert names(group) == ["a.jpg", "d.jpg", "b.jpg"]
+    assert [m.distance for m in group.members] == [0, 0, 4]
+
+
+def test_multi_hash_rejects_a_hash_that_is_not_whole_segments() -> None:
+    with pytest.raises(ValueError, match="segments|parts"):
+        group_by_distance([rec("a.jpg", b"\0" * 12), rec("b.jpg")], 8, segment_bytes=8)
+
+
+def test_hashes_of_different_lengths_are_refused_without_segments() -> None:
+    with pytest.raises(ValueError, match="length"):
+        group_by_distance([rec("a.jpg", b"\0" * 4), rec("b.jpg")], 8)
+
+
+def test_empty_and_single_inputs_give_no_groups() -> None:
+    assert group_by_distance([], 8) == []
+    assert group_by_distance([rec("a.jpg")], 8) == []
+    assert group_by_distance([rec("a.jpg")], 8, segment_bytes=8) == []
+    i, j, dist = find_candidate_pairs(np.zeros((0, 8), np.uint8), 8)
+    assert len(i) == len(j) == len(dist) == 0
+
+
+def test_groups_are_sorted_by_reclaimable_bytes_then_reference_path() -> None:
+    far = [flip(BASE, range(k, 64, 3)) for k in range(3)]  # ~21 bits apart from each other
+    records = [
+        rec("small-a.jpg", far[0], size=100),
+        rec("small-b.jpg", far[0], size=100),
+        rec("big-a.jpg", far[1], size=5000),
+        rec("big-b.jpg", far[1], size=5000),
+        rec("also-small-a.jpg", far[2], size=100),
+        rec("also-small-b.jpg", far[2], size=100),
+    ]
+    groups = group_by_distance(records, 8)
+    assert [g.bytes_reclaimable for g in groups] == [5000, 100, 100]
+    assert [names(g)[0] for g in groups] == ["big-a.jpg", "also-small-a.jpg", "small-a.jpg"]
+
+
+def test_cancelled_token_stops_grouping() -> None:
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        group_by_distance([rec("a.jpg"), rec("b.jpg")], 8, cancel=token)
+
+
+def test_leader_invariants_hold_on_random_clustered_records() -> None:
+    rng = np.random.default_rng(7)
+    hashes = planted(rng, 600, 8, max_flips=12)
+    records = [
+        rec(f"{k}.jpg", row.tobytes(), size=int(rng.integers(100, 200)))
+        for k, row in enumerate(hashes)
+    ]
+    groups = group_by_distance(records, 8)
+    seen = [m.record.path for g in groups for m in g.members]
+    assert len(seen) == len(set(seen))
+    refs = [g.reference.record for g in groups]
+    for group in groups:
+        ref = group.reference.record
+        assert len(group.members) >= 2
+        assert min(best_first_key(m.record) for m in group.members) == best_first_key(ref)
+        for member in group.members[1:]:
+            assert member.distance == hamming(ref.perceptual_hash, member.record.perceptual_hash)
+            assert member.distance <= 8
+    # An ungrouped record is not near any better reference (it would have been taken).
+    grouped = set(seen)
+    for record in records:
+        if record.path in grouped:
+            continue
+        for ref in refs:
+            if best_first_key(ref) < best_first_key(record):
+                assert hamming(ref.perceptual_hash, record.perceptual_hash) > 8
+
+
+# --- find_candidate_pairs -------------------------------------------------------------------
+
+
+def planted(rng: np.random.Generator, n: int, nbytes: int, max_flips: int) -> np.ndarray:
+    """Random hashes, a third of them in clusters of 2-5 around random centres."""
+    hashes = rng.integers(0, 256, size=(n, nbytes), dtype=np.uint8)
+    bits = np.unpackbits(hashes, axis=1)
+    row = 0
+    while row < n // 3:
+        size = int(rng.integers(2, 6))
+        for member in range(row + 1, min(row + size, n)):
+            bits[member] = bits[row]
+            bits[member, rng.choice(nbytes * 8, int(rng.integers(0, max_flips + 1)), False)] ^= 1
+        row += size
+    return np.packbits(bits, axis=1)[rng.permutation(n)]
+
+
+def brute_pairs(hashes: np.ndarray, max_distance: int) -> set[tuple[int, int, int]]:
+    ints = [int.from_bytes(row.tobytes(), "big") for row in hashes]
+    return {
+        (i, j, d)
+        for i in range(len(ints))
+        for j in range(i + 1, len(ints))
+        if (d := (ints[i] ^ ints[j]).bit_count()) <= max_distance
+    }
+
+
+def as_set(pairs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> set[tuple[int, int, int]]:
+    i, j, dist = pairs
+    found = set(zip(i.tolist(), j.tolist(), dist.tolist(), strict=True))
+    assert len(found) == len(i)  # each pair once
+    assert (i < j).all()
+    return found
+
+
+def skewed(rng: np.random.Generator, n: int, nbytes: int) -> np.ndarray:
+    """Many equal hashes, and many more that differ only in their first 10 bits."""
+    base = rng.integers(0, 256, size=nbytes, dtype=np.uint8)
+    hashes = np.tile(base, (n, 1))
+    hashes[: n // 2, 0] = rng.integers(0, 256, n // 2, dtype=np.uint8)
+    hashes[: n // 2, 1] ^= rng.integers(0, 4, n // 2, dtype=np.uint8) << 6
+    hashes[n - n // 5 :] = rng.integers(0, 256, size=(n // 5, nbytes), dtype=np.uint8)
+    return hashes[rng.permutation(n)]
+
+
+# (n, nbytes, threshold, data): nbytes 32 is hash_size 16.
+PAIRS_TABLE = [
+    (300, 8, 0, "planted"),
+    (400, 8, 4, "planted"),
+    (700, 8, 8, "planted"),
+    (500, 8, 12, "planted"),
+    (300, 32, 8, "planted"),
+    (300, 32, 24, "planted"),
+    (500, 8, 8, "skewed"),
+    (300, 32, 8, "skewed"),
+    (50, 2, 3, "planted"),
+]
+
+
+@pytest.mark.parametrize(("n", "nbytes", "threshold", "data"), PAIRS_TABLE)
+def test_candidate_pairs_equal_brute_force(n: int, nbytes: int, threshold: int, data: str) -> None:
+    rng = np.random.default_rng(n + nbytes + threshold)
+    hashes = planted(rng, n, nbytes, threshold + 2) if data == "planted" else skewed(rng, n, nbytes)
+    expected = brute_pairs(hashes, threshold)
+    assert any(d > 0 for _, _, d in expected)  # the data does test near, not only equal
+    assert as_set(find_candidate_pairs(hashes, threshold)) == expected
+
+
+@pytest.mark.parametrize(("nbytes", "threshold"), [(8, 8), (8, 3), (32, 8), (4, 9)])
+def test_every_chunking_finds_every_pair(nbytes: int, threshold: int) -> None:
+    # The cost model picks one chunking; each must be exact, whichever it picks on a machine.
+    rng = np.random.default_rng(threshold)
+    words, _ = grouping._unique_rows(grouping._pack_words(planted(rng, 400, nbytes, threshold)))
+    brute = as_set(grouping._concat(grouping._brute_force(words, threshold, CancelToken())))
+    plans = list(grouping._plans(nbytes * 8, threshold))
+    assert len(plans) > 1
+    for plan in plans:
+        found = [grouping._no_pairs()]
+        for positions, radius in plan:
+            found += grouping._chunk_pairs(words, positions, radius, threshold, CancelToken())
+        i, j, dist = grouping._concat(found)
+        assert {(*sorted(p[:2]), p[2]) for p in as_set((i, j, dist))} >= brute
+        assert set(zip(np.minimum(i, j).tolist(), np.maximum(i, j).tolist(), strict=True)) == {
+            (a, b) for a, b, _ in brute
+        }
+
+
+def test_big_buckets_are_verified_in_small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grouping, "_BLOCK", 97)
+    monkeypatch.setattr(grouping, "_SMALL_BUCKET", 2)
+    hashes = skewed(np.random.default_rng(3), 400, 8)
+    assert as_set(find_candidate_pairs(hashes, 8)) == brute_pairs(hashes, 8)
+
+
+def test_popcount_fallback_matches_numpy() -> None:
+    values = np.random.default_rng(5).integers(0, 2**63, 1000, dtype=np.uint64) * np.uint64(3)
+    expected = [bin(v).count("1") for v in values.tolist()]
+    assert grouping._popcount_table(values).tolist() == expected
+    assert grouping._popcount(values).tolist() == expected
+
+
+def test_candidate_pairs_reject_bad_input() -> None:
+    with pytest.raises(ValueError, match="2-D"):
+        find_candidate_pairs(np.zeros(8, np.uint8), 8)
+    with pytest.raises(ValueError, match=">= 0"):
+        find_candidate_pairs(np.zeros((2, 8), np.uint8), -1)
