@@ -1,0 +1,99 @@
+"""Groups and problems as JSON or CSV text, for the CLI and the window's Export. No Qt."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from dedup_gui.core.model import Group, Problem, ScanStats
+
+CSV_COLUMNS = (
+    "group",
+    "relation",
+    "distance",
+    "path",
+    "size",
+    "width",
+    "height",
+    "format",
+    "date_taken",
+    "content_hash",
+)
+
+
+def path_text(path: Path) -> str:
+    """A path as text; bytes that are not valid UTF-8 come out as U+FFFD rather than crashing."""
+    return os.fsencode(path).decode("utf-8", errors="replace")
+
+
+def _member_rows(groups: Sequence[Group]) -> list[dict[str, Any]]:
+    rows = []
+    for number, group in enumerate(groups, start=1):
+        for member in group.members:
+            record = member.record
+            rows.append(
+                {
+                    "group": number,
+                    "relation": member.relation.value,
+                    "distance": member.distance,
+                    "path": path_text(record.path),
+                    "size": record.size,
+                    "width": record.width,
+                    "height": record.height,
+                    "format": record.format,
+                    "date_taken": record.date_taken,
+                    "content_hash": record.content_hash.hex(),
+                }
+            )
+    return rows
+
+
+def to_json(
+    groups: Sequence[Group],
+    problems: Sequence[Problem] = (),
+    stats: ScanStats | None = None,
+) -> str:
+    """One JSON document: groups with their members (reference first), problems, stats."""
+    rows = _member_rows(groups)
+    by_group: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_group.setdefault(row.pop("group"), []).append(row)
+    document: dict[str, Any] = {
+        "groups": [
+            {
+                "reference": members[0]["path"],
+                "bytes_reclaimable": group.bytes_reclaimable,
+                "members": members,
+            }
+            for group, members in zip(groups, by_group.values(), strict=True)
+        ],
+        "problems": [
+            {"path": path_text(p.path), "kind": p.kind.value, "detail": p.detail} for p in problems
+        ],
+    }
+    if stats is not None:
+        document["stats"] = {
+            "found": stats.found,
+            "hashed": stats.hashed,
+            "decoded": stats.decoded,
+            "reused": stats.reused,
+            "problems": stats.problems,
+            "bytes_hashed": stats.bytes_hashed,
+            "elapsed_s": round(stats.elapsed_s, 3),
+        }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_csv(groups: Sequence[Group]) -> str:
+    """One row per group member; ``group`` numbers the groups from 1, reference first."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in _member_rows(groups):
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return out.getvalue()
