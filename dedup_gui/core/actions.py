@@ -1,0 +1,362 @@
+"""Sends scanned files to the Trash (or a folder) once they prove unchanged, and back. No Qt.
+
+Nothing here deletes a photo: a file that cannot go to the Trash stays where it is.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import stat
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import send2trash
+
+from dedup_gui.core.cancel import CancelToken, NeverCancelled, ProgressThrottle
+from dedup_gui.core.decisions import is_protected
+from dedup_gui.core.digest import file_content_hash
+from dedup_gui.core.freedesktop_trash import (
+    find_trashed,
+    info_points_to,
+    is_freedesktop,
+    read_trash_info,
+    topdir_of,
+    trash_locations,
+)
+from dedup_gui.core.model import ImageRecord, Problem, ProblemKind
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+CHANGED = "changed since the scan, not moved"
+TRASH_UNAVAILABLE = "the Trash cannot be used on this drive; use Move to folder instead"
+_PROTECTED = "in a protected folder, which is never changed"
+_OCCUPIED = "another file now has this name; the moved copy was left where it is"
+_COPY_CHUNK_BYTES = 1 << 20
+_MAX_NAME_TRIES = 10_000
+
+
+def _ignore(done: int, total: int) -> None:
+    """The null progress callback."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrashedFile:
+    """A file this module moved away, and where to, so it can be put back."""
+
+    original: Path
+    size: int
+    trashed_as: Path | None  # the file inside the Trash (Trash/files/NAME), or the moved-to path
+    info_file: Path | None  # its Trash/info/NAME.trashinfo; None for move_files or if not found
+
+
+@dataclass(frozen=True, slots=True)
+class ActionReport:
+    done: tuple[TrashedFile, ...]
+    failed: tuple[Problem, ...]
+    cancelled: bool = False
+
+    @property
+    def bytes_done(self) -> int:
+        return sum(f.size for f in self.done)
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreReport:
+    restored: tuple[Path, ...]
+    failed: tuple[Problem, ...]
+    cancelled: bool = False
+
+
+def trash_files(
+    records: Sequence[ImageRecord],
+    *,
+    protected_roots: Sequence[Path] = (),
+    progress: Callable[[int, int], None] = _ignore,
+    cancel: CancelToken = NeverCancelled(),  # noqa: B008 - immutable null object
+) -> ActionReport:
+    """Sends each file to the Trash if it is still exactly the file that was scanned.
+
+    A file that changed, vanished, is a symbolic link or lies under a protected root is left
+    alone and reported; so is one the Trash refuses (there is no fallback to deleting).
+
+    Args:
+        records: the files to trash, as scanned.
+        protected_roots: reference folders; nothing under them is touched.
+        progress: called with (files handled, total), throttled.
+        cancel: checked between files; a cancelled report holds what was done until then.
+    """
+
+    def one(record: ImageRecord) -> TrashedFile | Problem:
+        checked = _verify(record, protected_roots)
+        return checked if isinstance(checked, Problem) else _trash_one(record, checked)
+
+    done, failed, cancelled = _run_batch(records, one, progress, cancel)
+    log.info("trashed %d files, %d failed, cancelled=%s", len(done), len(failed), cancelled)
+    return ActionReport(tuple(done), tuple(failed), cancelled)
+
+
+def move_files(
+    records: Sequence[ImageRecord],
+    destination: Path,
+    *,
+    protected_roots: Sequence[Path] = (),
+    progress: Callable[[int, int], None] = _ignore,
+    cancel: CancelToken = NeverCancelled(),  # noqa: B008 - immutable null object
+) -> ActionReport:
+    """Moves each unchanged file into ``destination``: the fallback where the Trash can't be used.
+
+    Same checks as ``trash_files``. Names stay unique (``name (2).jpg``); nothing is ever
+    overwritten. ``TrashedFile.trashed_as`` is the new path, so ``restore_files`` can undo it.
+    """
+    try:
+        destination.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.warning("cannot create %r: %s", destination, exc)
+        reason = f"the folder to move into cannot be created ({_plain(exc)}); nothing was moved"
+        return ActionReport((), tuple(Problem(r.path, _kind(exc), reason) for r in records))
+
+    def one(record: ImageRecord) -> TrashedFile | Problem:
+        checked = _verify(record, protected_roots)
+        if isinstance(checked, Problem):
+            return checked
+        try:
+            target = _move_to_unique_name(record.path, destination)
+        except OSError as exc:
+            log.warning("cannot move %r: %s", record.path, exc)
+            return Problem(record.path, _kind(exc), f"could not be moved ({_plain(exc)})")
+        return TrashedFile(record.path, record.size, target, None)
+
+    done, failed, cancelled = _run_batch(records, one, progress, cancel)
+    return ActionReport(tuple(done), tuple(failed), cancelled)
+
+
+def restore_files(
+    files: Sequence[TrashedFile],
+    *,
+    progress: Callable[[int, int], None] = _ignore,
+    cancel: CancelToken = NeverCancelled(),  # noqa: B008 - immutable null object
+) -> RestoreReport:
+    """Puts trashed or moved files back where they were, never over an existing file.
+
+    A removed parent folder is recreated; the ``.trashinfo`` is deleted once the file is back.
+    """
+    restored, failed, cancelled = _run_batch(files, _restore_one, progress, cancel)
+    log.info("restored %d files, %d failed, cancelled=%s", len(restored), len(failed), cancelled)
+    return RestoreReport(tuple(restored), tuple(failed), cancelled)
+
+
+def _run_batch(
+    items: Sequence[T],
+    one: Callable[[T], R | Problem],
+    progress: Callable[[int, int], None],
+    cancel: CancelToken,
+) -> tuple[list[R], list[Problem], bool]:
+    done: list[R] = []
+    failed: list[Problem] = []
+    total = len(items)
+    throttled = ProgressThrottle[tuple[int, int]](lambda counts: progress(*counts))
+    throttled((0, total), force=True)
+    for index, item in enumerate(items):
+        if cancel.is_cancelled:
+            return done, failed, True
+        outcome = one(item)
+        if isinstance(outcome, Problem):
+            failed.append(outcome)
+        else:
+            done.append(outcome)
+        throttled((index + 1, total), force=index + 1 == total)
+    return done, failed, False
+
+
+def _verify(record: ImageRecord, protected_roots: Sequence[Path]) -> os.stat_result | Problem:
+    """The file's lstat if it is still the scanned file and may be moved, else why not."""
+    path = record.path
+    if _is_protected(path, protected_roots):
+        return Problem(path, ProblemKind.PERMISSION, _PROTECTED)
+    try:
+        # lstat: the record's path is what was scanned; never act on whatever a link points at.
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return Problem(path, ProblemKind.VANISHED, "no longer there; nothing was moved")
+    except OSError as exc:
+        return Problem(path, _kind(exc), f"cannot be checked ({_plain(exc)}); not moved")
+    if stat.S_ISLNK(st.st_mode):
+        reason = "is a shortcut (symbolic link) to another file; not moved"
+        return Problem(path, ProblemKind.UNSUPPORTED, reason)
+    unchanged = (st.st_size, st.st_mtime_ns) == (record.size, record.mtime_ns)
+    if not (stat.S_ISREG(st.st_mode) and unchanged):
+        return Problem(path, ProblemKind.VANISHED, CHANGED)
+    try:
+        digest = file_content_hash(path)
+    except OSError as exc:
+        return Problem(path, _kind(exc), f"cannot be read ({_plain(exc)}); not moved")
+    if digest != record.content_hash:
+        return Problem(path, ProblemKind.VANISHED, CHANGED)
+    return st
+
+
+def _is_protected(path: Path, protected_roots: Sequence[Path]) -> bool:
+    if is_protected(path, protected_roots):
+        return True
+    # Also through links: a folder link may lead from elsewhere into a reference folder.
+    real_roots = [Path(os.path.realpath(root)) for root in protected_roots]
+    return bool(real_roots) and is_protected(Path(os.path.realpath(path)), real_roots)
+
+
+def _trash_one(record: ImageRecord, before: os.stat_result) -> TrashedFile | Problem:
+    path = record.path
+    # Where it may land must be worked out while the file is still in place.
+    locations = trash_locations(path) if is_freedesktop() else []
+    try:
+        send2trash.send2trash(path)
+    except OSError as exc:
+        log.warning("send2trash refused %r: %s", path, exc)
+        return _trash_problem(path, exc)
+    entry = find_trashed(path, locations, before) if locations else None
+    if entry is None and locations:
+        log.warning("trashed %r but could not find it in the Trash; undo is not possible", path)
+    return TrashedFile(
+        path, record.size, entry.trashed_as if entry else None, entry.info_file if entry else None
+    )
+
+
+def _trash_problem(path: Path, exc: OSError) -> Problem:
+    if isinstance(exc, send2trash.TrashPermissionError):
+        return Problem(path, ProblemKind.UNSUPPORTED, TRASH_UNAVAILABLE)
+    if exc.errno == errno.ENOENT:
+        return Problem(path, ProblemKind.VANISHED, "no longer there; nothing was moved")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        reason = "no permission to move this file; it was left where it is"
+        return Problem(path, ProblemKind.PERMISSION, reason)
+    return Problem(path, ProblemKind.UNSUPPORTED, TRASH_UNAVAILABLE)
+
+
+def _restore_one(item: TrashedFile) -> Path | Problem:
+    original, source = item.original, item.trashed_as
+    if source is None:
+        reason = "where it went is unknown; restore it from the Trash by hand"
+        return Problem(original, ProblemKind.UNREADABLE, reason)
+    mismatch = _entry_mismatch(item, source)
+    if mismatch is not None:
+        return Problem(original, ProblemKind.VANISHED, mismatch)
+    if os.path.lexists(original):
+        return Problem(original, ProblemKind.UNREADABLE, _OCCUPIED)
+    try:
+        original.parent.mkdir(parents=True, exist_ok=True)
+        _move_no_overwrite(source, original)
+    except FileExistsError:
+        return Problem(original, ProblemKind.UNREADABLE, _OCCUPIED)
+    except OSError as exc:
+        log.warning("cannot restore %r from %r: %s", original, source, exc)
+        return Problem(original, _kind(exc), f"could not be put back ({_plain(exc)})")
+    if item.info_file is not None:
+        try:
+            item.info_file.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # the file is back; a stale entry only clutters the Trash
+            log.warning("restored %r but could not remove %r: %s", original, item.info_file, exc)
+    return original
+
+
+def _entry_mismatch(item: TrashedFile, source: Path) -> str | None:
+    """Why ``source`` is not (or no longer) the file that was moved away, or None if it is."""
+    try:
+        st = os.lstat(source)
+    except FileNotFoundError:
+        return "no longer in the Trash or the folder it was moved to; nothing was put back"
+    except OSError as exc:
+        return f"cannot be reached ({_plain(exc)}); nothing was put back"
+    if not stat.S_ISREG(st.st_mode) or st.st_size != item.size:
+        return "the copy found is not the one that was moved; restore it by hand"
+    if item.info_file is None:
+        return None
+    try:
+        info = read_trash_info(item.info_file)
+    except (OSError, ValueError):
+        return "its Trash entry is missing or damaged; restore it from the Trash by hand"
+    if not info_points_to(info, item.original, topdir_of(item.info_file)):
+        return "its Trash entry now belongs to another file; restore it from the Trash by hand"
+    return None
+
+
+def _move_to_unique_name(source: Path, folder: Path) -> Path:
+    """Moves ``source`` into ``folder`` as NAME or "NAME (2)", "NAME (3)"...; never over a file."""
+    stem, suffix = source.stem, source.suffix
+    for number in range(1, _MAX_NAME_TRIES + 1):
+        target = folder / (source.name if number == 1 else f"{stem} ({number}){suffix}")
+        try:
+            _move_no_overwrite(source, target)
+        except FileExistsError:
+            continue
+        return target
+    raise FileExistsError(errno.EEXIST, "no free name in the folder", str(folder))
+
+
+def _move_no_overwrite(source: Path, target: Path) -> None:
+    """Moves a regular file; raises FileExistsError rather than replace anything at ``target``.
+
+    A hard link then unlink is atomic in refusing an existing target, which rename() is not.
+    """
+    if os.path.lexists(target):
+        raise FileExistsError(errno.EEXIST, "already exists", str(target))
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.EXDEV:
+            _copy_then_remove(source, target)
+            return
+        # No hard links on this filesystem (FAT, exFAT, many network shares).
+        # HACK: a file created at target between the check above and this rename would be
+        # replaced; there is no portable no-replace rename in the standard library.
+        os.rename(source, target)
+        return
+    try:
+        os.unlink(source)
+    except OSError:
+        os.unlink(target)  # undo the link: the file stays where it was, once
+        raise
+
+
+def _copy_then_remove(source: Path, target: Path) -> None:
+    """Moves across devices: copy to a new file (never an existing one), sync, then remove."""
+    created = False
+    try:
+        with open(source, "rb") as src, open(target, "xb") as dst:
+            created = True
+            while chunk := src.read(_COPY_CHUNK_BYTES):
+                dst.write(chunk)
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.utime(target, ns=(os.stat(source).st_atime_ns, os.stat(source).st_mtime_ns))
+        if os.stat(target).st_size != os.stat(source).st_size:
+            raise OSError(errno.EIO, "the copy is incomplete", str(target))
+    except BaseException:
+        if created:
+            target.unlink(missing_ok=True)
+        raise
+    os.unlink(source)
+
+
+def _kind(exc: OSError) -> ProblemKind:
+    if isinstance(exc, PermissionError):
+        return ProblemKind.PERMISSION
+    if isinstance(exc, FileNotFoundError):
+        return ProblemKind.VANISHED
+    return ProblemKind.UNREADABLE
+
+
+def _plain(exc: OSError) -> str:
+    """The OS's own short words for an error ("Permission denied"), never a path."""
+    if exc.errno is not None:
+        return os.strerror(exc.errno)
+    return "unexpected error"
