@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pytest
 
+from dedup_gui.core.errors import StoreError
 from dedup_gui.core.formatting import (
+    describe_error,
     describe_relation,
+    display_name,
+    display_path,
     human_count,
     human_dimensions,
     human_duration,
@@ -94,3 +99,20 @@ def test_dimensions_and_counts() -> None:
     assert human_count(1, "photo") == "1 photo"
     assert human_count(12_345, "photo") == "12,345 photos"
     assert human_count(2, "copy", "copies") == "2 copies"
+
+
+def test_display_path_makes_undecodable_bytes_and_controls_showable() -> None:
+    odd = Path(os.fsdecode(b"/photos/caf\xe9\nx.jpg"))
+    assert display_path(odd) == "/photos/caf\ufffd\ufffdx.jpg"
+    assert display_name(odd) == "caf\ufffd\ufffdx.jpg"
+    assert display_name(Path("/")) == "/"
+    assert display_path(Path("/ok/ü 📷.jpg")) == "/ok/ü 📷.jpg"
+
+
+def test_describe_error() -> None:
+    assert describe_error(StoreError("The database is damaged.")) == "The database is damaged."
+    missing = FileNotFoundError(2, "No such file or directory", os.fsdecode(b"/x/caf\xe9"))
+    assert describe_error(missing) == "No such file or directory: /x/caf\ufffd"
+    assert describe_error(OSError(28, "No space left on device")) == "No space left on device"
+    bug = describe_error(KeyError("k"))
+    assert "KeyError" in bug and "bug" in bug

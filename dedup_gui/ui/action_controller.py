@@ -1,0 +1,180 @@
+"""Trashes, moves and restores files on a worker thread, reporting back through signals."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal, Slot
+
+from dedup_gui.core.actions import (
+    ActionReport,
+    RestoreReport,
+    TrashedFile,
+    move_files,
+    restore_files,
+    trash_files,
+)
+from dedup_gui.core.cancel import CancelToken
+from dedup_gui.core.errors import DedupError
+from dedup_gui.core.formatting import describe_error
+from dedup_gui.core.model import ImageRecord
+from dedup_gui.core.store import open_store
+from dedup_gui.ui.scan_controller import WorkerThread
+
+log = logging.getLogger(__name__)
+
+# A job takes keyword-only progress and cancel, as every long core function does.
+Job = Callable[..., ActionReport | RestoreReport]
+
+
+class ActionWorker(QObject):
+    """Runs one file action; with a database, forgets the files it moved away from it."""
+
+    progressed = Signal(int, int)  # files handled, total
+    completed = Signal(object)  # ActionReport or RestoreReport
+    failed = Signal(str)
+
+    def __init__(self, job: Job, cancel: CancelToken, db_path: Path | None = None) -> None:
+        super().__init__()  # no parent: it is moved to another thread
+        self._job, self._cancel, self._db_path = job, cancel, db_path
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            report = self._job(progress=self.progressed.emit, cancel=self._cancel)
+        except Exception as exc:  # thread boundary: nothing escapes
+            log.exception("file action failed")
+            self.failed.emit(describe_error(exc))
+            return
+        if isinstance(report, ActionReport) and report.done and self._db_path is not None:
+            _forget(self._db_path, [f.original for f in report.done])
+        self.completed.emit(report)
+
+
+def _forget(db_path: Path, paths: Sequence[Path]) -> None:
+    """Drops moved-away files from the store, on the worker thread with its own connection."""
+    # The files are already gone: a store that cannot be updated now only means their rows
+    # linger until the next scan of their folder removes them.
+    try:
+        with open_store(db_path) as store:
+            store.forget(paths)
+    except (DedupError, OSError) as exc:
+        log.warning("could not forget %d moved files in the database: %s", len(paths), exc)
+
+
+class ActionController(QObject):
+    """Owns the thread that trashes, moves or restores files; one action at a time.
+
+    ``trashed`` carries the ActionReport of ``trash()`` and ``move()``; ``restored`` the
+    RestoreReport of ``restore()``; ``failed`` a plain message if the action itself broke.
+    Progress is throttled by core. Files move one by one, so ``cancel()`` stops between files.
+    """
+
+    started = Signal()
+    progressed = Signal(int, int)  # files handled, total
+    trashed = Signal(object)  # ActionReport
+    restored = Signal(object)  # RestoreReport
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None, *, db_path: Path | None = None) -> None:
+        """``db_path``: if given, files moved away are forgotten in that store by the worker."""
+        super().__init__(parent)
+        self._db_path = db_path
+        self._cancel: CancelToken | None = None
+        self._is_running = False
+        self._runner: WorkerThread | None = None
+
+    @property
+    def is_running(self) -> bool:
+        return self._is_running
+
+    def trash(self, records: Sequence[ImageRecord], protected_roots: Sequence[Path] = ()) -> None:
+        """Sends ``records`` to the Trash (each only if unchanged since the scan)."""
+        self._start(trash_files, tuple(records), protected_roots=tuple(protected_roots))
+
+    def move(
+        self,
+        records: Sequence[ImageRecord],
+        destination: Path,
+        protected_roots: Sequence[Path] = (),
+    ) -> None:
+        """Moves ``records`` into ``destination``: for drives without a Trash."""
+
+        def job(records: Sequence[ImageRecord], **kwargs: Any) -> ActionReport:
+            return move_files(records, destination, **kwargs)
+
+        self._start(job, tuple(records), protected_roots=tuple(protected_roots))
+
+    def restore(self, files: Sequence[TrashedFile]) -> None:
+        """Puts trashed or moved files back (undo)."""
+        self._start(restore_files, tuple(files))
+
+    def cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel.cancel()
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Cancels (the file being moved finishes), then waits up to ``timeout_ms``.
+
+        Returns:
+            True if no action thread is left running.
+        """
+        self.cancel()
+        self._is_running = False
+        if not self._reap(timeout_ms):
+            return False
+        QCoreApplication.removePostedEvents(self, QEvent.Type.MetaCall)
+        return True
+
+    def _start(self, function: Job, items: tuple[Any, ...], **options: Any) -> None:
+        if self._is_running:
+            raise RuntimeError("a file action is already running")
+        self._reap(timeout_ms=-1)  # the last action has returned from run(): immediate
+
+        def job(**kwargs: Any) -> ActionReport | RestoreReport:
+            return function(items, **options, **kwargs)
+
+        self._cancel = CancelToken()
+        worker = ActionWorker(job, self._cancel, self._db_path)
+        worker.progressed.connect(self._on_worker_progressed)
+        worker.completed.connect(self._on_worker_completed)
+        worker.failed.connect(self._on_worker_failed)
+        self._runner = WorkerThread(worker, worker.run, (worker.completed, worker.failed), "files")
+        self._is_running = True
+        self._runner.start()
+        self.started.emit()
+
+    def _reap(self, timeout_ms: int) -> bool:
+        if self._runner is None:
+            return True
+        if not self._runner.stop(timeout_ms):
+            log.warning("the file action did not stop within %d ms", timeout_ms)
+            return False
+        self._runner = None
+        return True
+
+    @Slot(int, int)
+    def _on_worker_progressed(self, done: int, total: int) -> None:
+        if self._is_running:
+            self.progressed.emit(done, total)
+
+    @Slot(object)
+    def _on_worker_completed(self, report: ActionReport | RestoreReport) -> None:
+        if not self._is_running:
+            return
+        self._is_running = False
+        self._cancel = None
+        if isinstance(report, RestoreReport):
+            self.restored.emit(report)
+        else:
+            self.trashed.emit(report)
+
+    @Slot(str)
+    def _on_worker_failed(self, message: str) -> None:
+        if self._is_running:
+            self._is_running = False
+            self._cancel = None
+            self.failed.emit(message)

@@ -1,0 +1,121 @@
+"""ThumbnailLoader: one request per key, pixmaps made on the GUI thread, bounded, generations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtCore import QThread
+from PySide6.QtGui import QColor, QPixmap
+from pytestqt.qtbot import QtBot
+
+from dedup_gui.ui.thumbnail_loader import SynchronousPool, ThumbnailLoader
+from tests.core.images import write_photo, write_text
+
+
+def _solid(path: Path, colour: tuple[int, ...], size: tuple[int, int] = (80, 40)) -> Path:
+    mode = "RGBA" if len(colour) == 4 else "RGB"
+    Image.new(mode, size, colour).save(path)
+    return path
+
+
+def _mtime(path: Path) -> int:
+    return path.stat().st_mtime_ns
+
+
+def test_synchronous_pool_loads_at_once_with_true_colours(qtbot: QtBot, tmp_path: Path) -> None:
+    red = _solid(tmp_path / "red.png", (255, 0, 0))
+    loader = ThumbnailLoader(pool=SynchronousPool())
+    with qtbot.waitSignal(loader.loaded, timeout=1000) as blocker:
+        pixmap = loader.get_or_request(red, _mtime(red), 40)
+    assert blocker.args == [(red, _mtime(red), 40)]
+    assert isinstance(pixmap, QPixmap)
+    assert (pixmap.width(), pixmap.height()) == (40, 20)
+    assert pixmap.toImage().pixelColor(5, 5) == QColor(255, 0, 0)  # RGB, not BGR
+
+
+def test_transparency_survives(tmp_path: Path) -> None:
+    half = _solid(tmp_path / "half.png", (0, 0, 255, 128))
+    loader = ThumbnailLoader(pool=SynchronousPool())
+    pixmap = loader.get_or_request(half, _mtime(half), 40)
+    assert pixmap is not None and pixmap.hasAlphaChannel()
+    assert abs(pixmap.toImage().pixelColor(5, 5).alpha() - 128) <= 1
+
+
+def test_a_key_is_queued_once_until_loaded_then_cached(qtbot: QtBot, tmp_path: Path) -> None:
+    photo = write_photo(tmp_path / "a.jpg", width=128, height=96)
+    pool = SynchronousPool(deferred=True)
+    loader = ThumbnailLoader(pool=pool)
+    key = (photo, _mtime(photo), 64)
+    assert loader.get_or_request(*key) is None
+    assert loader.get_or_request(*key) is None
+    assert pool.started == 1
+    with qtbot.waitSignal(loader.loaded, timeout=1000):
+        pool.run_pending()
+    pixmap = loader.get_or_request(*key)
+    assert pixmap is not None and pixmap.width() == 64
+    assert pool.started == 1
+    # The same file with another mtime is another key: a changed file is never shown stale.
+    assert loader.get_or_request(photo, key[1] + 1, 64) is None
+    assert pool.started == 2
+
+
+def test_broken_file_reports_why_and_is_not_retried(qtbot: QtBot, tmp_path: Path) -> None:
+    bad = write_text(tmp_path / "bad.jpg")
+    pool = SynchronousPool()
+    loader = ThumbnailLoader(pool=pool)
+    with qtbot.waitSignal(loader.loaded, timeout=1000):
+        assert loader.get_or_request(bad, _mtime(bad), 64) is None
+    assert "not an image" in (loader.error_of(bad, _mtime(bad), 64) or "")
+    assert loader.get_or_request(bad, _mtime(bad), 64) is None
+    assert pool.started == 1
+
+
+def test_cache_is_bounded_least_recently_used_first(tmp_path: Path) -> None:
+    paths = [_solid(tmp_path / f"{i}.png", (i * 40, 0, 0)) for i in range(5)]
+    pool = SynchronousPool()
+    loader = ThumbnailLoader(pool=pool, capacity=3)
+    for path in paths[:3]:
+        loader.get_or_request(path, _mtime(path), 16)
+    loader.get_or_request(paths[0], _mtime(paths[0]), 16)  # used again: now the newest
+    for path in paths[3:]:
+        loader.get_or_request(path, _mtime(path), 16)
+    assert len(loader) == 3
+    started = pool.started
+    assert loader.get_or_request(paths[0], _mtime(paths[0]), 16) is not None  # kept
+    assert pool.started == started
+    loader.get_or_request(paths[1], _mtime(paths[1]), 16)  # evicted: loaded again
+    assert pool.started == started + 1
+
+
+def test_results_of_a_superseded_generation_are_dropped(qtbot: QtBot, tmp_path: Path) -> None:
+    photo = write_photo(tmp_path / "a.jpg", width=64, height=48)
+    pool = SynchronousPool(deferred=True)
+    loader = ThumbnailLoader(pool=pool)
+    loaded: list[object] = []
+    loader.loaded.connect(loaded.append)
+    loader.get_or_request(photo, _mtime(photo), 32)
+    loader.clear()  # a new scan: the job above is already "running"
+    pool.run_pending()
+    assert loaded == []
+    assert len(loader) == 0
+    # After clear() the key may be requested again, and this time it lands.
+    loader.get_or_request(photo, _mtime(photo), 32)
+    pool.run_pending()
+    assert len(loaded) == 1 and len(loader) == 1
+
+
+def test_real_thread_pool(qtbot: QtBot, tmp_path: Path) -> None:
+    photos = [write_photo(tmp_path / f"{i}.jpg", width=96, height=64, seed=i) for i in range(4)]
+    loader = ThumbnailLoader()
+    assert loader.pool.maxThreadCount() == max(1, QThread.idealThreadCount() - 1)  # type: ignore[attr-defined]
+    pending = {(p, _mtime(p), 48) for p in photos}
+    loaded: list[object] = []
+    loader.loaded.connect(loaded.append)
+    for key in pending:
+        assert loader.get_or_request(*key) is None
+    qtbot.waitUntil(lambda: len(loaded) == len(pending), timeout=10_000)
+    assert set(loaded) == pending
+    for key in pending:
+        pixmap = loader.get_or_request(*key)
+        assert pixmap is not None and pixmap.width() == 48
