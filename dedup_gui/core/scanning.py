@@ -125,7 +125,7 @@ def iter_image_files(
         on_problem: receives folders and files that could not be read; the walk goes on.
         on_folder: called with each folder as it is entered, for progress display.
     """
-    walker = _Walker(options, on_problem, on_folder, track_all_files=len(roots) > 1)
+    walker = _Walker(options, on_problem, on_folder, track_all_files=len(roots) > 1 or options.follow_symlinks)
     for root in roots:
         yield from walker.walk_root(Path(os.path.abspath(root)))
 
@@ -144,8 +144,10 @@ class _Walker:
         self._options = options
         self._on_problem = on_problem
         self._on_folder = on_folder
-        # With several roots, one may hold another, so every file's identity is remembered;
-        # with one root only hard-linked files (st_nlink > 1) can show up twice.
+        # With several roots, one may hold another, and a followed symlink reaches a file a
+        # second time, so then every file's identity is remembered; otherwise only hard-linked
+        # files (st_nlink > 1) can show up twice. (A symlink and its target listed as two
+        # "exact copies" could send the real photo to the Trash while the link is kept.)
         self._track_all_files = track_all_files
         self._seen_folders: set[tuple[int, int]] = set()
         self._seen_files: set[tuple[int, int]] = set()

@@ -221,6 +221,17 @@ def test_symlinked_files_skipped_unless_following(tmp_path: Path) -> None:
     assert problems == []
 
 
+@pytest.mark.skipif(not POSIX, reason="symlinks need privileges on Windows")
+def test_followed_symlink_and_its_target_are_one_file(tmp_path: Path) -> None:
+    # Listed twice they would look like exact copies, and trashing the "copy" that is the
+    # target would lose the photo the kept link points to.
+    target = _touch_image(tmp_path / "b_target.jpg")
+    (tmp_path / "a_link.jpg").symlink_to(target)
+
+    found, _, _ = _walk(tmp_path, options=WalkOptions(follow_symlinks=True))
+    assert _names(found, tmp_path) == ["a_link.jpg"]
+
+
 def test_hard_linked_file_counted_once(tmp_path: Path) -> None:
     original = _touch_image(tmp_path / "b" / "original.jpg")
     os.link(original, tmp_path / "a_link.jpg")
