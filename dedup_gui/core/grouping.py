@@ -31,7 +31,7 @@ _CANCEL_EVERY = 4096  # reference nodes between cancel checks
 # Rough costs in ns, measured on one core: per probed bucket (table / binary search), per
 # candidate verified, per pair compared by brute force (per 64-bit word), per row chunked and
 # sorted, and the Python overhead of one probe mask.
-_NS_PROBE, _NS_SEARCH, _NS_VERIFY, _NS_BRUTE, _NS_CHUNK, _NS_MASK = 3, 40, 25, 2, 150, 20_000
+_NS_PROBE, _NS_SEARCH, _NS_VERIFY, _NS_BRUTE, _NS_CHUNK, _NS_MASK = 3, 40, 25, 4, 150, 20_000
 _BYTE_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
@@ -75,7 +75,7 @@ def _distances(words: Words, left: Ints, right: Ints) -> npt.NDArray[np.int32]:
 
 def _runs(sorted_values: npt.NDArray[np.generic]) -> tuple[Ints, Ints]:
     """Start and length of each run of equal values in a sorted array."""
-    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    starts = np.flatnonzero(np.r_[len(sorted_values) > 0, sorted_values[1:] != sorted_values[:-1]])
     return starts, np.diff(np.r_[starts, len(sorted_values)])
 
 
@@ -200,14 +200,20 @@ def _choose_plan(words: Words, max_distance: int) -> Plan | None:
 
 
 def _brute_force(words: Words, max_distance: int, cancel: CancelToken) -> list[Pairs]:
+    """All pairs compared, a block of rows against every later row at a time."""
     n = len(words)
     rows = max(1, _BLOCK // n)
     found = []
     for start in range(0, n - 1, rows):
         cancel.check()
         stop = min(start + rows, n - 1)
-        i, j = np.nonzero(np.arange(start, stop)[:, None] < np.arange(n)[None, :])
-        found.append(_verified(words, i + start, j, max_distance))
+        dist = np.zeros((stop - start, n - start), dtype=np.int32)
+        for col in range(words.shape[1]):
+            dist += _popcount(words[start:stop, col, None] ^ words[None, start:, col])
+        # Row r and column c are hashes start + r and start + c: keep c > r, each pair once.
+        after = np.arange(n - start)[None, :] > np.arange(stop - start)[:, None]
+        i, j = np.nonzero((dist <= max_distance) & after)
+        found.append((i + start, j + start, dist[i, j]))
     return found
 
 
@@ -319,12 +325,15 @@ def _bucket_finder(
 def _distinct_pairs(words: Words, max_distance: int, cancel: CancelToken) -> Pairs:
     """Every pair i < j of rows within ``max_distance``, each once (rows are all different)."""
     n = len(words)
-    plan = _choose_plan(words, max_distance) if n > 1 else None
+    if n < 2:
+        return _no_pairs()
+    plan = _choose_plan(words, max_distance)
     if plan is None:
         found = [_no_pairs(), *_brute_force(words, max_distance, cancel)]
     else:
         found = [_no_pairs()]
         for positions, radius in plan:
+            cancel.check()
             found += _chunk_pairs(words, positions, radius, max_distance, cancel)
     left, right, dist = _concat(found)
     i, j = np.minimum(left, right), np.maximum(left, right)
@@ -382,7 +391,8 @@ def find_candidate_pairs(
 
     Returns:
         (i, j, dist) int64, int64, int32 arrays with i < j, one entry per pair within
-        ``max_distance``, sorted by (i, j).
+        ``max_distance``, in no particular order. Equal hashes are all pairs of each other, so
+        thousands of blank images make millions of pairs; group_by_distance avoids that.
     """
     if hashes.ndim != 2:
         raise ValueError(f"hashes must be 2-D (n, nbytes), not {hashes.shape}")
@@ -395,9 +405,7 @@ def find_candidate_pairs(
     rows_by_hash = np.argsort(inverse, kind="stable").astype(np.int64)
     starts, counts = _runs(inverse[rows_by_hash])
     left, right, dist = _spread(rows_by_hash, starts, counts, distinct)
-    i, j = np.minimum(left, right), np.maximum(left, right)
-    by_pair = np.lexsort((j, i))
-    return i[by_pair], j[by_pair], dist[by_pair]
+    return np.minimum(left, right), np.maximum(left, right), dist
 
 
 def group_by_distance(
@@ -473,14 +481,21 @@ def _as_words(hashes: list[bytes], nbytes: int) -> Words:
 def _hash_classes(
     best: list[ImageRecord], max_distance: int, cancel: CancelToken
 ) -> tuple[Ints, Pairs]:
-    """Each node's class of equal perceptual hashes, and the near pairs of classes."""
-    lengths = {len(r.perceptual_hash) for r in best}
+    """Each node's class of equal perceptual hashes, and the near pairs of classes.
+
+    A node without a perceptual hash gets a class of its own: it is near nothing.
+    """
+    hashed = [k for k, r in enumerate(best) if r.perceptual_hash]
+    lengths = {len(best[k].perceptual_hash) for k in hashed}
     if len(lengths) > 1:
         raise ValueError(f"perceptual hashes differ in length: {sorted(lengths)} bytes")
-    if not best or not lengths.pop():
-        return np.zeros(len(best), np.int64), _no_pairs()
-    nbytes = len(best[0].perceptual_hash)
-    words, node_class = _unique_rows(_as_words([r.perceptual_hash for r in best], nbytes))
+    node_class = np.arange(len(best), dtype=np.int64)  # unhashed nodes keep these
+    if not hashed:
+        return node_class, _no_pairs()
+    hashes = [best[k].perceptual_hash for k in hashed]
+    words, hashed_class = _unique_rows(_as_words(hashes, lengths.pop()))
+    node_class += len(words)
+    node_class[hashed] = hashed_class
     return node_class, _distinct_pairs(words, max_distance, cancel)
 
 
@@ -489,9 +504,17 @@ def _segment_classes(
 ) -> tuple[Ints, Pairs]:
     """As _hash_classes, for multi-hashes: near if any segment is near any other segment."""
     classes: dict[bytes, int] = {}
-    node_class = [classes.setdefault(r.perceptual_hash, len(classes)) for r in best]
+    node_class = np.array(
+        [
+            classes.setdefault(r.perceptual_hash, len(classes)) if r.perceptual_hash else -1
+            for r in best
+        ],
+        dtype=np.int64,
+    )
+    unhashed = node_class < 0
+    node_class[unhashed] = len(classes) + np.arange(np.count_nonzero(unhashed))
     pairs = _segment_class_pairs(list(classes), segment_bytes, max_distance, cancel)
-    return np.array(node_class, dtype=np.int64), pairs
+    return node_class, pairs
 
 
 def _segment_class_pairs(
@@ -504,7 +527,9 @@ def _segment_class_pairs(
     owned: set[tuple[int, int]] = set()  # (segment id, hash class)
     for owner, full in enumerate(hashes):
         if len(full) % segment_bytes:
-            raise ValueError(f"a {len(full)}-byte hash is not made of {segment_bytes}-byte parts")
+            raise ValueError(
+                f"a {len(full)}-byte hash is not made of {segment_bytes}-byte segments"
+            )
         for at in range(0, len(full), segment_bytes):
             owned.add((segments.setdefault(full[at : at + segment_bytes], len(segments)), owner))
     if not owned:
