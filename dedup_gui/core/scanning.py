@@ -125,7 +125,9 @@ def iter_image_files(
         on_problem: receives folders and files that could not be read; the walk goes on.
         on_folder: called with each folder as it is entered, for progress display.
     """
-    walker = _Walker(options, on_problem, on_folder, track_all_files=len(roots) > 1 or options.follow_symlinks)
+    walker = _Walker(
+        options, on_problem, on_folder, track_all_files=len(roots) > 1 or options.follow_symlinks
+    )
     for root in roots:
         yield from walker.walk_root(Path(os.path.abspath(root)))
 
