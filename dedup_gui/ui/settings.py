@@ -1,0 +1,245 @@
+"""Typed access to the user's settings (QSettings); builds the ScanRequest on the GUI thread."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from dedup_gui.core.decisions import KeepRule
+from dedup_gui.core.model import ScanRequest, WalkOptions
+
+log = logging.getLogger(__name__)
+
+ORGANIZATION = "dedup-gui"
+APPLICATION = "dedup-gui"
+SETTINGS_VERSION = 1  # bump with a step in Settings._upgrade when a key changes meaning
+
+
+class Similarity(IntEnum):
+    """How alike two photos must look to be grouped; the value is the max hash distance."""
+
+    IDENTICAL = 0
+    VERY_SIMILAR = 4
+    SIMILAR = 8
+    LOOSELY_SIMILAR = 12
+
+    @property
+    def label(self) -> str:
+        return _SIMILARITY_LABELS[self]
+
+    @property
+    def description(self) -> str:
+        return _SIMILARITY_DESCRIPTIONS[self]
+
+
+_SIMILARITY_LABELS = {
+    Similarity.IDENTICAL: "Identical",
+    Similarity.VERY_SIMILAR: "Very similar",
+    Similarity.SIMILAR: "Similar",
+    Similarity.LOOSELY_SIMILAR: "Loosely similar",
+}
+_SIMILARITY_DESCRIPTIONS = {
+    Similarity.IDENTICAL: "Exact copies, and copies that look pixel-for-pixel the same.",
+    Similarity.VERY_SIMILAR: "Also re-saved and resized copies.",
+    Similarity.SIMILAR: "Also lightly edited copies. Recommended.",
+    Similarity.LOOSELY_SIMILAR: "Also near shots of the same scene; check groups carefully.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FolderEntry:
+    """A folder the user added, with its per-folder choices."""
+
+    path: Path
+    include_subfolders: bool = True
+    is_protected: bool = False  # a reference folder: shown in groups, never marked for trash
+
+
+def fnmatch_escape(text: str) -> str:
+    """``text`` with fnmatch's special characters made literal (``[`` -> ``[[]``)."""
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
+
+
+def shallow_exclude_pattern(folder: Path) -> str:
+    """An exclude pattern that keeps only the files directly inside ``folder``.
+
+    HACK: WalkOptions has no per-root depth, so "include subfolders: off" is expressed as an
+    fnmatch pattern on the full path (``/folder/*/*`` matches every file in any subfolder).
+    """
+    return fnmatch_escape(str(folder)).rstrip(os.sep) + f"{os.sep}*{os.sep}*"
+
+
+class Settings:
+    """The app's persistent choices, with defaults, over one QSettings object.
+
+    Pass a QSettings (e.g. an INI file in a temporary folder) to keep tests and the demo away
+    from the user's real settings.
+    """
+
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self._q = qsettings if qsettings is not None else QSettings(ORGANIZATION, APPLICATION)
+        self._upgrade()
+
+    @property
+    def qsettings(self) -> QSettings:
+        return self._q
+
+    def _upgrade(self) -> None:
+        found = self._int("settings_version", 0)
+        if found > SETTINGS_VERSION:
+            log.warning(
+                "settings were written by a newer version (%d); reading what we know", found
+            )
+            return
+        # Version 0 -> 1: nothing to convert (1 is the first version with settings).
+        if found < SETTINGS_VERSION:
+            self._q.setValue("settings_version", SETTINGS_VERSION)
+
+    @property
+    def settings_version(self) -> int:
+        return self._int("settings_version", 0)
+
+    def sync(self) -> None:
+        self._q.sync()
+
+    # -- typed primitives (QSettings' INI backend gives strings back) -------------------------
+    def _int(self, key: str, default: int) -> int:
+        try:
+            return int(str(self._q.value(key, default)))
+        except (TypeError, ValueError):
+            return default
+
+    def _bool(self, key: str, default: bool) -> bool:
+        value = self._q.value(key, default)
+        if isinstance(value, str):
+            return value.lower() in ("true", "1", "yes")
+        return bool(value)
+
+    def _bytes(self, key: str) -> QByteArray | None:
+        value = self._q.value(key)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    # -- folders ------------------------------------------------------------------------------
+    def folders(self) -> list[FolderEntry]:
+        entries: list[FolderEntry] = []
+        count = self._q.beginReadArray("folders")
+        try:
+            for i in range(count):
+                self._q.setArrayIndex(i)
+                raw = self._q.value("path")
+                if not isinstance(raw, QByteArray) or raw.isEmpty():
+                    continue
+                entries.append(
+                    FolderEntry(
+                        # Stored as bytes: a folder name need not be valid UTF-8.
+                        path=Path(os.fsdecode(bytes(raw.data()))),
+                        include_subfolders=self._bool("include_subfolders", True),
+                        is_protected=self._bool("protected", False),
+                    )
+                )
+        finally:
+            self._q.endArray()
+        return entries
+
+    def set_folders(self, entries: Sequence[FolderEntry]) -> None:
+        self._q.remove("folders")
+        self._q.beginWriteArray("folders", len(entries))
+        for i, entry in enumerate(entries):
+            self._q.setArrayIndex(i)
+            self._q.setValue("path", QByteArray(os.fsencode(entry.path)))
+            self._q.setValue("include_subfolders", entry.include_subfolders)
+            self._q.setValue("protected", entry.is_protected)
+        self._q.endArray()
+
+    # -- scanning -----------------------------------------------------------------------------
+    def similarity(self) -> Similarity:
+        value = self._int("scan/max_distance", Similarity.SIMILAR)
+        try:
+            return Similarity(value)
+        except ValueError:
+            return Similarity.SIMILAR
+
+    def set_similarity(self, similarity: Similarity) -> None:
+        self._q.setValue("scan/max_distance", int(similarity))
+
+    def include_hidden(self) -> bool:
+        return self._bool("scan/include_hidden", False)
+
+    def set_include_hidden(self, value: bool) -> None:
+        self._q.setValue("scan/include_hidden", value)
+
+    def follow_symlinks(self) -> bool:
+        return self._bool("scan/follow_symlinks", False)
+
+    def set_follow_symlinks(self, value: bool) -> None:
+        self._q.setValue("scan/follow_symlinks", value)
+
+    def min_size_bytes(self) -> int:
+        return max(0, self._int("scan/min_size_bytes", 0))
+
+    def set_min_size_bytes(self, value: int) -> None:
+        self._q.setValue("scan/min_size_bytes", max(0, value))
+
+    def walk_options(self, entries: Sequence[FolderEntry] | None = None) -> WalkOptions:
+        entries = self.folders() if entries is None else entries
+        return WalkOptions(
+            follow_symlinks=self.follow_symlinks(),
+            include_hidden=self.include_hidden(),
+            exclude_patterns=tuple(
+                shallow_exclude_pattern(e.path) for e in entries if not e.include_subfolders
+            ),
+            min_size_bytes=self.min_size_bytes(),
+        )
+
+    def scan_request(self, entries: Sequence[FolderEntry] | None = None) -> ScanRequest:
+        """What to scan: the given folders (default: the saved list) with the saved options."""
+        entries = self.folders() if entries is None else entries
+        return ScanRequest(
+            roots=tuple(e.path for e in entries),
+            walk=self.walk_options(entries),
+            max_distance=int(self.similarity()),
+        )
+
+    # -- keep rule ----------------------------------------------------------------------------
+    def keep_rule(self, entries: Sequence[FolderEntry] | None = None) -> KeepRule:
+        entries = self.folders() if entries is None else entries
+        return KeepRule(protected_roots=tuple(e.path for e in entries if e.is_protected))
+
+    def auto_mark(self) -> bool:
+        """Pre-mark copies for trash (by the keep rule) after each scan."""
+        return self._bool("keep/auto_mark", True)
+
+    def set_auto_mark(self, value: bool) -> None:
+        self._q.setValue("keep/auto_mark", value)
+
+    # -- window -------------------------------------------------------------------------------
+    def window_geometry(self) -> QByteArray | None:
+        return self._bytes("window/geometry")
+
+    def set_window_geometry(self, geometry: QByteArray) -> None:
+        self._q.setValue("window/geometry", geometry)
+
+    def window_state(self) -> QByteArray | None:
+        return self._bytes("window/state")
+
+    def set_window_state(self, state: QByteArray) -> None:
+        self._q.setValue("window/state", state)
+
+    def splitter_state(self, name: str) -> QByteArray | None:
+        return self._bytes(f"window/splitter_{name}")
+
+    def set_splitter_state(self, name: str, state: QByteArray) -> None:
+        self._q.setValue(f"window/splitter_{name}", state)
+
+    def last_dialog_folder(self) -> Path | None:
+        raw = self._q.value("window/last_dialog_folder")
+        return Path(str(raw)) if raw else None
+
+    def set_last_dialog_folder(self, folder: Path) -> None:
+        self._q.setValue("window/last_dialog_folder", str(folder))

@@ -1,0 +1,196 @@
+"""Settings persist through a real QSettings INI file and build the scan request."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QByteArray, QSettings
+from pytestqt.qtbot import QtBot
+
+from dedup_gui.core.decisions import KeepRule
+from dedup_gui.core.model import ScanRequest
+from dedup_gui.ui.settings import (
+    SETTINGS_VERSION,
+    FolderEntry,
+    Settings,
+    Similarity,
+    fnmatch_escape,
+    shallow_exclude_pattern,
+)
+
+
+def _open(path: Path) -> Settings:
+    return Settings(QSettings(str(path), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def ini(tmp_path: Path) -> Path:
+    return tmp_path / "settings.ini"
+
+
+def test_defaults(ini: Path) -> None:
+    settings = _open(ini)
+    assert settings.folders() == []
+    assert settings.similarity() is Similarity.SIMILAR
+    assert settings.auto_mark() is True
+    assert settings.include_hidden() is False
+    assert settings.min_size_bytes() == 0
+    assert settings.window_geometry() is None
+    assert settings.settings_version == SETTINGS_VERSION
+
+
+def test_round_trip_through_the_file(ini: Path) -> None:
+    odd = Path(os.fsdecode(b"/photos/caf\xe9 \xf0\x9f\x93\xb7"))  # non-UTF-8 byte, then emoji
+    entries = [
+        FolderEntry(Path("/photos/2023"), include_subfolders=True, is_protected=False),
+        FolderEntry(Path("/photos/originals"), include_subfolders=False, is_protected=True),
+        FolderEntry(odd, include_subfolders=True, is_protected=True),
+    ]
+    settings = _open(ini)
+    settings.set_folders(entries)
+    settings.set_similarity(Similarity.LOOSELY_SIMILAR)
+    settings.set_include_hidden(True)
+    settings.set_follow_symlinks(True)
+    settings.set_min_size_bytes(20_000)
+    settings.set_auto_mark(False)
+    settings.set_window_geometry(QByteArray(b"\x01\x02geometry"))
+    settings.set_window_state(QByteArray(b"state"))
+    settings.set_splitter_state("main", QByteArray(b"split"))
+    settings.sync()
+    del settings
+
+    again = _open(ini)
+    assert again.folders() == entries
+    assert again.similarity() is Similarity.LOOSELY_SIMILAR
+    assert again.include_hidden() and again.follow_symlinks()
+    assert again.min_size_bytes() == 20_000
+    assert again.auto_mark() is False
+    assert again.window_geometry() == QByteArray(b"\x01\x02geometry")
+    assert again.window_state() == QByteArray(b"state")
+    assert again.splitter_state("main") == QByteArray(b"split")
+    assert again.splitter_state("other") is None
+
+
+def test_removing_folders_shrinks_the_list(ini: Path) -> None:
+    settings = _open(ini)
+    settings.set_folders([FolderEntry(Path(f"/p{i}")) for i in range(3)])
+    settings.set_folders([FolderEntry(Path("/p1"))])
+    assert _open(ini).folders() == [FolderEntry(Path("/p1"))]
+
+
+def test_garbage_values_fall_back_to_defaults(ini: Path) -> None:
+    raw = QSettings(str(ini), QSettings.Format.IniFormat)
+    raw.setValue("scan/max_distance", "seven")
+    raw.setValue("scan/min_size_bytes", -5)
+    raw.sync()
+    settings = _open(ini)
+    assert settings.similarity() is Similarity.SIMILAR
+    assert settings.min_size_bytes() == 0
+    raw.setValue("scan/max_distance", 5)  # a number, but not one of the four choices
+    assert settings.similarity() is Similarity.SIMILAR
+
+
+def test_newer_settings_version_is_left_alone(ini: Path) -> None:
+    raw = QSettings(str(ini), QSettings.Format.IniFormat)
+    raw.setValue("settings_version", SETTINGS_VERSION + 5)
+    raw.sync()
+    assert _open(ini).settings_version == SETTINGS_VERSION + 5
+
+
+def test_scan_request_and_keep_rule(ini: Path, tmp_path: Path) -> None:
+    settings = _open(ini)
+    deep, shallow = tmp_path / "all", tmp_path / "only [top]"
+    settings.set_folders(
+        [FolderEntry(deep, is_protected=True), FolderEntry(shallow, include_subfolders=False)]
+    )
+    settings.set_similarity(Similarity.VERY_SIMILAR)
+    settings.set_min_size_bytes(1000)
+    request = settings.scan_request()
+    assert isinstance(request, ScanRequest)
+    assert request.roots == (deep, shallow)
+    assert request.max_distance == 4
+    assert request.walk.min_size_bytes == 1000
+    assert request.walk.exclude_patterns == (shallow_exclude_pattern(shallow),)
+    assert settings.keep_rule() == KeepRule(protected_roots=(deep,))
+
+
+@pytest.mark.parametrize(
+    ("path", "excluded"),
+    [
+        ("only [top]/a.jpg", False),
+        ("only [top]/sub/a.jpg", True),
+        ("only [top]/sub/deeper/a.jpg", True),
+        ("only [top]x/sub/a.jpg", False),  # a sibling folder whose name starts the same
+        ("only t/sub/a.jpg", False),  # "[top]" must not act as a character class
+    ],
+)
+def test_shallow_pattern_excludes_only_subfolders(
+    tmp_path: Path, path: str, excluded: bool
+) -> None:
+    pattern = shallow_exclude_pattern(tmp_path / "only [top]")
+    assert fnmatch.fnmatchcase(str(tmp_path / path), pattern) is excluded
+
+
+def test_fnmatch_escape() -> None:
+    assert fnmatch_escape("a*b?[c]") == "a[*]b[?][[]c[]]"
+    assert fnmatch.fnmatchcase("a*b?[c]", fnmatch_escape("a*b?[c]"))
+
+
+def test_similarity_labels_are_plain_words() -> None:
+    assert [(s.label, int(s)) for s in Similarity] == [
+        ("Identical", 0),
+        ("Very similar", 4),
+        ("Similar", 8),
+        ("Loosely similar", 12),
+    ]
+
+
+def test_walk_with_subfolders_off_yields_only_top_files(ini: Path, tmp_path: Path) -> None:
+    from dedup_gui.core.scanning import iter_image_files
+
+    top = tmp_path / "top [1]"
+    (top / "sub" / "deeper").mkdir(parents=True)
+    for name in ("a.jpg", "sub/b.jpg", "sub/deeper/c.jpg"):
+        (top / name).write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    settings = _open(ini)
+    entries = [FolderEntry(top, include_subfolders=False)]
+    found = {i.path for i in iter_image_files([top], settings.walk_options(entries))}
+    assert found == {top / "a.jpg"}
+    entries = [FolderEntry(top, include_subfolders=True)]
+    found = {i.path for i in iter_image_files([top], settings.walk_options(entries))}
+    assert len(found) == 3
+
+
+def test_preferences_dialog_saves_options_and_forgets_decisions(
+    qtbot: QtBot, ini: Path, tmp_path: Path
+) -> None:
+    from dedup_gui.core.store import open_store
+    from dedup_gui.ui.settings_dialog import SettingsDialog
+
+    db = tmp_path / "library.sqlite3"
+    with open_store(db) as store:
+        store.add_not_duplicate(b"\x01" * 16, b"\x02" * 16)
+        store.add_not_duplicate(b"\x03" * 16, b"\x04" * 16)
+    settings = _open(ini)
+    dialog = SettingsDialog(settings, db)
+    qtbot.addWidget(dialog)
+    assert dialog.pairs.rowCount() == 2
+    assert "no file now" in dialog.pairs.item(0, 0).text()  # contents with no known file
+
+    dialog.pairs.selectRow(0)
+    dialog.forget_selected()
+    assert dialog.pairs.rowCount() == 1
+    dialog.forget_all()
+    assert dialog.pairs.rowCount() == 0 and not dialog.forget_all_button.isEnabled()
+    with open_store(db) as store:
+        assert store.list_not_duplicates() == []
+
+    dialog.include_hidden.setChecked(True)
+    dialog.min_size_kb.setValue(50)
+    dialog.auto_mark.setChecked(False)
+    dialog.accept()
+    assert settings.include_hidden() and not settings.auto_mark()
+    assert settings.min_size_bytes() == 50_000
