@@ -1,7 +1,7 @@
 """Tell "same pixels" copies from near-duplicates by comparing decoded pixels. No Qt.
 
-Only members already grouped with their reference at distance 0 and with equal dimensions are
-candidates: decoding every file in full would cost far more than the whole scan.
+Only members already grouped with their reference, nearly equal in hash and equal in dimensions
+are candidates: decoding every file in full would cost far more than the whole scan.
 """
 
 from __future__ import annotations
@@ -16,12 +16,16 @@ from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation, Scan
 from dedup_gui.core.store import HashStore
 from dedup_gui.core.workers import TaskFailed, WorkerPool, default_worker_count
 
+# JPEGs are hashed from a reduced (draft) decode and other formats from a full one, so a lossless
+# PNG of a JPEG can hash up to 2 bits away from it although every pixel is equal.
+_SAME_PIXELS_MAX_DISTANCE = 2
+
 
 def _is_candidate(member: GroupMember, reference: ImageRecord) -> bool:
     record = member.record
     return (
         member.relation is Relation.NEAR
-        and member.distance == 0
+        and member.distance <= _SAME_PIXELS_MAX_DISTANCE
         and (record.width, record.height) == (reference.width, reference.height)
         and record.content_hash != reference.content_hash
     )
