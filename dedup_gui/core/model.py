@@ -43,6 +43,7 @@ class WalkOptions:
     include_hidden: bool = False
     exclude_patterns: tuple[str, ...] = ()  # fnmatch patterns, matched against name and full path
     min_size_bytes: int = 0
+    shallow_roots: tuple[Path, ...] = ()  # roots whose subfolders are not walked
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,15 +121,18 @@ def iter_image_files(
 
     Args:
         roots: folders or files to scan.
-        options: hidden files, symlinks, exclude patterns, minimum size.
+        options: hidden files, symlinks, exclude patterns, minimum size, and the roots whose
+            subfolders are left out (``shallow_roots``).
         on_problem: receives folders and files that could not be read; the walk goes on.
         on_folder: called with each folder as it is entered, for progress display.
     """
     walker = _Walker(
         options, on_problem, on_folder, track_all_files=len(roots) > 1 or options.follow_symlinks
     )
+    shallow = {Path(os.path.abspath(root)) for root in options.shallow_roots}
     for root in roots:
-        yield from walker.walk_root(Path(os.path.abspath(root)))
+        absolute = Path(os.path.abspath(root))
+        yield from walker.walk_root(absolute, recursive=absolute not in shallow)
 
 
 class _Walker:
@@ -167,7 +170,7 @@ class _Walker:
         else:
             self._problem(path, ProblemKind.UNREADABLE, f"cannot read this {what}: {exc.strerror}")
 
-    def walk_root(self, root: Path) -> Iterator[FileInfo]:
+    def walk_root(self, root: Path, *, recursive: bool = True) -> Iterator[FileInfo]:
         try:
             st = os.stat(root)  # follows a symlinked root: the user picked it on purpose
         except FileNotFoundError:
@@ -177,13 +180,15 @@ class _Walker:
             self._os_problem(root, exc, "folder")
             return
         if stat.S_ISDIR(st.st_mode):
-            yield from self._walk_folder(root, st)
+            yield from self._walk_folder(root, st, recursive=recursive)
         elif stat.S_ISREG(st.st_mode) and root.suffix.lower() not in NON_IMAGE_EXTENSIONS:
             info = self._accept_file(str(root), root.name, st)
             if info is not None:
                 yield info
 
-    def _walk_folder(self, root: Path, st: os.stat_result) -> Iterator[FileInfo]:
+    def _walk_folder(
+        self, root: Path, st: os.stat_result, *, recursive: bool
+    ) -> Iterator[FileInfo]:
         key = _identity(str(root), st)
         if key in self._seen_folders:  # already walked as part of an earlier root
             return
@@ -194,7 +199,7 @@ class _Walker:
             self._on_folder(Path(folder))
             subfolders: list[str] = []
             for entry in self._list(folder):
-                kind = self._classify(entry)
+                kind = self._classify(entry, descend=recursive)
                 if kind == "folder":
                     subfolders.append(entry.path)
                 elif kind == "file":
@@ -213,7 +218,7 @@ class _Walker:
             self._os_problem(folder, exc, "folder")
         return []
 
-    def _classify(self, entry: os.DirEntry[str]) -> str | None:
+    def _classify(self, entry: os.DirEntry[str], *, descend: bool) -> str | None:
         """ "folder" to descend into, "file" to consider, or None to skip."""
         name = entry.name
         if self._is_skipped_name(name, entry.path):
@@ -222,7 +227,8 @@ class _Walker:
             if entry.is_symlink() and not self._options.follow_symlinks:
                 return None  # a link is not a copy taking space; a linked folder may loop
             if entry.is_dir():
-                return "folder" if self._enter_folder(entry) else None
+                # Not entered (nor marked seen) below a shallow root: another root may hold it.
+                return "folder" if descend and self._enter_folder(entry) else None
             if entry.is_file():
                 return "file"
         except OSError as exc:

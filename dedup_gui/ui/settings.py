@@ -61,20 +61,6 @@ class FolderEntry:
     is_protected: bool = False  # a reference folder: shown in groups, never marked for trash
 
 
-def fnmatch_escape(text: str) -> str:
-    """``text`` with fnmatch's special characters made literal (``[`` -> ``[[]``)."""
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
-
-
-def shallow_exclude_pattern(folder: Path) -> str:
-    """An exclude pattern that keeps only the files directly inside ``folder``.
-
-    HACK: WalkOptions has no per-root depth, so "include subfolders: off" is expressed as an
-    fnmatch pattern on the full path (``/folder/*/*`` matches every file in any subfolder).
-    """
-    return fnmatch_escape(str(folder)).rstrip(os.sep) + f"{os.sep}*{os.sep}*"
-
-
 class Settings:
     """The app's persistent choices, with defaults, over one QSettings object.
 
@@ -191,9 +177,7 @@ class Settings:
         return WalkOptions(
             follow_symlinks=self.follow_symlinks(),
             include_hidden=self.include_hidden(),
-            exclude_patterns=tuple(
-                shallow_exclude_pattern(e.path) for e in entries if not e.include_subfolders
-            ),
+            shallow_roots=tuple(e.path for e in entries if not e.include_subfolders),
             min_size_bytes=self.min_size_bytes(),
         )
 

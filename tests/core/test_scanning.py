@@ -327,3 +327,17 @@ def test_odd_names_round_trip(tmp_path: Path) -> None:
     assert problems == []
     for path in found:
         assert os.path.exists(path)  # the str form (surrogates and all) names the real file
+
+
+def test_shallow_root_yields_only_its_own_files_and_a_nested_root_is_still_walked(
+    tmp_path: Path,
+) -> None:
+    top = tmp_path / "top [1]"
+    for name in ("a.jpg", "sub/b.jpg", "sub/deeper/c.jpg", "other/d.jpg"):
+        _touch_image(top / name)
+
+    found, _, _ = _walk(top, options=WalkOptions(shallow_roots=(top,)))
+    assert _names(found, top) == ["a.jpg"]
+
+    both = list(iter_image_files([top, top / "sub"], WalkOptions(shallow_roots=(top,))))
+    assert _names([i.path for i in both], top) == ["a.jpg", "sub/b.jpg", "sub/deeper/c.jpg"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from pathlib import Path
 
@@ -17,8 +16,6 @@ from dedup_gui.ui.settings import (
     FolderEntry,
     Settings,
     Similarity,
-    fnmatch_escape,
-    shallow_exclude_pattern,
 )
 
 
@@ -113,30 +110,8 @@ def test_scan_request_and_keep_rule(ini: Path, tmp_path: Path) -> None:
     assert request.roots == (deep, shallow)
     assert request.max_distance == 4
     assert request.walk.min_size_bytes == 1000
-    assert request.walk.exclude_patterns == (shallow_exclude_pattern(shallow),)
+    assert request.walk.shallow_roots == (shallow,)
     assert settings.keep_rule() == KeepRule(protected_roots=(deep,))
-
-
-@pytest.mark.parametrize(
-    ("path", "excluded"),
-    [
-        ("only [top]/a.jpg", False),
-        ("only [top]/sub/a.jpg", True),
-        ("only [top]/sub/deeper/a.jpg", True),
-        ("only [top]x/sub/a.jpg", False),  # a sibling folder whose name starts the same
-        ("only t/sub/a.jpg", False),  # "[top]" must not act as a character class
-    ],
-)
-def test_shallow_pattern_excludes_only_subfolders(
-    tmp_path: Path, path: str, excluded: bool
-) -> None:
-    pattern = shallow_exclude_pattern(tmp_path / "only [top]")
-    assert fnmatch.fnmatchcase(str(tmp_path / path), pattern) is excluded
-
-
-def test_fnmatch_escape() -> None:
-    assert fnmatch_escape("a*b?[c]") == "a[*]b[?][[]c[]]"
-    assert fnmatch.fnmatchcase("a*b?[c]", fnmatch_escape("a*b?[c]"))
 
 
 def test_similarity_labels_are_plain_words() -> None:
