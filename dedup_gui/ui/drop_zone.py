@@ -50,6 +50,11 @@ SCANNING_MESSAGE = (
     "Looking for duplicates…",
     "This can take a while the first time; later scans only read what changed.",
 )
+ALL_HANDLED_MESSAGE = (
+    "No duplicates left to review",
+    "Every group of this scan has been handled. “Restore” puts moved photos back; "
+    "“Scan” looks again.",
+)
 OTHER_REFUSED = "Only folders on this computer can be scanned; drop a photo folder here."
 
 
@@ -130,6 +135,10 @@ class DropZone(QWidget):
         """Changes the invitation, e.g. "Ready to scan" once folders were added."""
         self._title.setText(title)
         self._subtitle.setText(subtitle)
+
+    @property
+    def title_text(self) -> str:
+        return self._title.text()
 
     def set_highlighted(self, highlighted: bool) -> None:
         """Shows that a drag over the window would be accepted."""

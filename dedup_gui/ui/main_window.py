@@ -26,7 +26,13 @@ from dedup_gui.ui.action_controller import ActionController
 from dedup_gui.ui.cleanup import CleanupFlow
 from dedup_gui.ui.compare_dialog import CompareDialog
 from dedup_gui.ui.desktop import FileRevealer, open_file
-from dedup_gui.ui.drop_zone import READY_MESSAGE, SCANNING_MESSAGE, DropZone, classify_drop
+from dedup_gui.ui.drop_zone import (
+    ALL_HANDLED_MESSAGE,
+    READY_MESSAGE,
+    SCANNING_MESSAGE,
+    DropZone,
+    classify_drop,
+)
 from dedup_gui.ui.export_file import ask_export_path, export_text
 from dedup_gui.ui.folder_panel import FolderPanel
 from dedup_gui.ui.models import GroupListModel, MemberModel
@@ -421,6 +427,9 @@ class MainWindow(QMainWindow):
             self.drop_zone.set_message(*SCANNING_MESSAGE)
         elif has_folders and not has_groups and self._last_report is None:
             self.drop_zone.set_message(*READY_MESSAGE)
+        elif not has_groups and self._last_report is not None and self._last_report.groups:
+            # The scan found groups and the user has dealt with all of them.
+            self.drop_zone.set_message(*ALL_HANDLED_MESSAGE)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Cancel first, then wait: never block on a scan that was not told to stop.

@@ -305,6 +305,7 @@ def test_trash_moves_marked_files_and_undo_restores_them(
         assert item.info_file is not None and item.info_file.is_file()
     assert (library / "a.jpg").exists() and (library / "b.jpg").exists()
     assert window.groups.rowCount() == 0  # each group is down to its one kept photo
+    assert window.drop_zone.title_text == "No duplicates left to review"
     assert window.statusBar().currentMessage().startswith("3 photos (")
     assert "moved to Trash" in window.statusBar().currentMessage()
     assert window.actions_.restore.isEnabled()
