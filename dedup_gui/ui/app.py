@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes.util
 import logging
+import logging.handlers
 import os
 import re
 import sys
@@ -99,7 +100,12 @@ def configure_logging() -> Path | None:
         log_dir = platformdirs.user_log_path("dedup-gui")
         log_dir.mkdir(parents=True, exist_ok=True)
         log_file = log_dir / "dedup-gui.log"
-        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        # Bounded: a long-lived install must not grow a log without end.
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                log_file, maxBytes=1_000_000, backupCount=2, encoding="utf-8"
+            )
+        )
     except OSError:
         log_file = None
     logging.basicConfig(
