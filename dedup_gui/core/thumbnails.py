@@ -11,20 +11,10 @@ from PIL import Image, UnidentifiedImageError
 
 from dedup_gui.core.errors import UnreadableImage
 from dedup_gui.core.model import ProblemKind
+from dedup_gui.core.orientation import ORIENTATION_TAG, upright, valid_orientation
 
 log = logging.getLogger(__name__)
 
-_ORIENTATION_TAG = 0x0112
-# What turns the stored pixels upright for each EXIF orientation (as ImageOps.exif_transpose).
-_UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 # Errors Pillow's decoders raise on damaged files, besides OSError.
 _DECODE_ERRORS = (SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error)
 
@@ -63,19 +53,18 @@ def make_thumbnail(path: Path, max_px: int) -> Image.Image:
         raise UnreadableImage(ProblemKind.TOO_LARGE.value, "not enough memory to show it") from exc
     except (OSError, *_DECODE_ERRORS) as exc:
         raise UnreadableImage(ProblemKind.CORRUPT.value, f"damaged image data ({exc})") from exc
-    transpose = _UPRIGHT.get(orientation)
-    return small if transpose is None else small.transpose(transpose)
+    return upright(small, orientation)
 
 
 def _orientation(img: Image.Image) -> int:
     """The EXIF orientation, or 1 when absent, out of range or unreadable (shown as stored)."""
     try:
-        value = img.getexif().get(_ORIENTATION_TAG, 1)
+        value = img.getexif().get(ORIENTATION_TAG, 1)
     except (OSError, *_DECODE_ERRORS) as exc:
         # Broken EXIF must not hide a picture that decodes fine.
         log.debug("ignoring unreadable EXIF: %s", exc)
         return 1
-    return value if isinstance(value, int) and value in _UPRIGHT else 1
+    return valid_orientation(value)
 
 
 def _to_rgb_or_rgba(img: Image.Image) -> Image.Image:
