@@ -98,7 +98,8 @@ def _scan_main(args: list[str]) -> int:
     from dedup_gui.core.errors import DedupError
     from dedup_gui.core.model import HashAlgorithm, HashSettings, ScanRequest, WalkOptions
     from dedup_gui.core.pipeline import run_scan
-    from dedup_gui.core.store import default_db_path, open_store
+    from dedup_gui.core.recovery import open_store_or_recover
+    from dedup_gui.core.store import default_db_path
     from dedup_gui.progress_bar import ProgressBar
 
     parser = _scan_parser()
@@ -124,7 +125,10 @@ def _scan_main(args: list[str]) -> int:
     bar = ProgressBar(sys.stderr)
     previous = _cancel_on_interrupt(cancel)
     try:
-        with open_store(options.db or default_db_path()) as store:
+        store, notice = open_store_or_recover(options.db or default_db_path())
+        if notice:
+            print(f"dedup-gui: {notice}", file=sys.stderr)
+        with store:
             report = run_scan(request, store, progress=bar, cancel=cancel)
     except DedupError as exc:
         bar.finish()

@@ -9,10 +9,10 @@ import errno
 import logging
 import os
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import send2trash
 
@@ -29,10 +29,10 @@ from dedup_gui.core.freedesktop_trash import (
 )
 from dedup_gui.core.model import ImageRecord, Problem, ProblemKind
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # journal.py builds on this module; only its types are needed here
+    from dedup_gui.core.journal import BatchKind, Journal
 
-T = TypeVar("T")
-R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 CHANGED = "changed since the scan, not moved"
 TRASH_UNAVAILABLE = "the Trash cannot be used on this drive; use Move to folder instead"
@@ -74,12 +74,17 @@ class RestoreReport:
     cancelled: bool = False
 
 
+Item = TypeVar("Item", ImageRecord, TrashedFile)  # what a batch works through
+R = TypeVar("R", TrashedFile, Path)  # what it makes of one item that worked
+
+
 def trash_files(
     records: Sequence[ImageRecord],
     *,
     protected_roots: Sequence[Path] = (),
     progress: Callable[[int, int], None] = _ignore,
     cancel: CancelToken = NeverCancelled(),  # noqa: B008 - immutable null object
+    journal: Journal | None = None,
 ) -> ActionReport:
     """Sends each file to the Trash if it is still exactly the file that was scanned.
 
@@ -91,13 +96,14 @@ def trash_files(
         protected_roots: reference folders; nothing under them is touched.
         progress: called with (files handled, total), throttled.
         cancel: checked between files; a cancelled report holds what was done until then.
+        journal: told about the batch before the first file moves and after each file.
     """
 
     def one(record: ImageRecord) -> TrashedFile | Problem:
         checked = _verify(record, protected_roots)
         return checked if isinstance(checked, Problem) else _trash_one(record, checked)
 
-    done, failed, cancelled = _run_batch(records, one, progress, cancel)
+    done, failed, cancelled = _run_batch(records, one, progress, cancel, journal, "trash")
     log.info("trashed %d files, %d failed, cancelled=%s", len(done), len(failed), cancelled)
     return ActionReport(tuple(done), tuple(failed), cancelled)
 
@@ -109,20 +115,24 @@ def move_files(
     protected_roots: Sequence[Path] = (),
     progress: Callable[[int, int], None] = _ignore,
     cancel: CancelToken = NeverCancelled(),  # noqa: B008 - immutable null object
+    journal: Journal | None = None,
 ) -> ActionReport:
     """Moves each unchanged file into ``destination``: the fallback where the Trash can't be used.
 
     Same checks as ``trash_files``. Names stay unique (``name (2).jpg``); nothing is ever
     overwritten. ``TrashedFile.trashed_as`` is the new path, so ``restore_files`` can undo it.
     """
+    unusable: Problem | None = None
     try:
         destination.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         log.warning("cannot create %r: %s", destination, exc)
         reason = f"the folder to move into cannot be created ({_plain(exc)}); nothing was moved"
-        return ActionReport((), tuple(Problem(r.path, _kind(exc), reason) for r in records))
+        unusable = Problem(destination, _kind(exc), reason)
 
     def one(record: ImageRecord) -> TrashedFile | Problem:
+        if unusable is not None:  # still one outcome per file, so the journal has them all
+            return Problem(record.path, unusable.kind, unusable.detail)
         checked = _verify(record, protected_roots)
         if isinstance(checked, Problem):
             return checked
@@ -133,7 +143,9 @@ def move_files(
             return Problem(record.path, _kind(exc), f"could not be moved ({_plain(exc)})")
         return TrashedFile(record.path, record.size, target, None)
 
-    done, failed, cancelled = _run_batch(records, one, progress, cancel)
+    done, failed, cancelled = _run_batch(
+        records, one, progress, cancel, journal, "move", destination
+    )
     return ActionReport(tuple(done), tuple(failed), cancelled)
 
 
@@ -142,44 +154,63 @@ def restore_files(
     *,
     progress: Callable[[int, int], None] = _ignore,
     cancel: CancelToken = NeverCancelled(),  # noqa: B008 - immutable null object
+    journal: Journal | None = None,
 ) -> RestoreReport:
     """Puts trashed or moved files back where they were, never over an existing file.
 
     A removed parent folder is recreated; the ``.trashinfo`` is deleted once the file is back.
     """
-    restored, failed, cancelled = _run_batch(files, _restore_one, progress, cancel)
+    restored, failed, cancelled = _run_batch(
+        files, _restore_one, progress, cancel, journal, "restore"
+    )
     log.info("restored %d files, %d failed, cancelled=%s", len(restored), len(failed), cancelled)
     return RestoreReport(tuple(restored), tuple(failed), cancelled)
 
 
 def _run_batch(
-    items: Sequence[T],
-    one: Callable[[T], R | Problem],
+    items: Sequence[Item],
+    one: Callable[[Item], R | Problem],
     progress: Callable[[int, int], None],
     cancel: CancelToken,
+    journal: Journal | None,
+    kind: BatchKind,
+    destination: Path | None = None,
 ) -> tuple[list[R], list[Problem], bool]:
+    # Written before the first move: a crash from here on leaves a batch to check at start.
+    batch_id = journal.begin(kind, items, destination) if journal is not None else 0
     done: list[R] = []
     failed: list[Problem] = []
+    cancelled = False
     total = len(items)
     throttled = ProgressThrottle[tuple[int, int]](lambda counts: progress(*counts))
     throttled((0, total), force=True)
     for index, item in enumerate(items):
         if cancel.is_cancelled:
-            return done, failed, True
+            cancelled = True
+            break
         outcome = one(item)
+        if journal is not None:
+            journal.record(batch_id, _source_of(item), outcome)
         if isinstance(outcome, Problem):
             failed.append(outcome)
         else:
             done.append(outcome)
         throttled((index + 1, total), force=index + 1 == total)
-    return done, failed, False
+    # Not in a finally: a batch cut short by an exception stays open, to be checked at start.
+    if journal is not None:
+        journal.finish(batch_id)
+    return done, failed, cancelled
+
+
+def _source_of(item: ImageRecord | TrashedFile) -> Path:
+    return item.path if isinstance(item, ImageRecord) else item.original
 
 
 def _verify(record: ImageRecord, protected_roots: Sequence[Path]) -> os.stat_result | Problem:
     """The file's lstat if it is still the scanned file and may be moved, else why not."""
     path = record.path
     if _is_protected(path, protected_roots):
-        return Problem(path, ProblemKind.PERMISSION, _PROTECTED)
+        return Problem(path, ProblemKind.PROTECTED, _PROTECTED)
     try:
         # lstat: the record's path is what was scanned; never act on whatever a link points at.
         st = os.lstat(path)
@@ -247,12 +278,12 @@ def _restore_one(item: TrashedFile) -> Path | Problem:
     if mismatch is not None:
         return Problem(original, ProblemKind.VANISHED, mismatch)
     if os.path.lexists(original):
-        return Problem(original, ProblemKind.UNREADABLE, _OCCUPIED)
+        return Problem(original, ProblemKind.ALREADY_EXISTS, _OCCUPIED)
     try:
         original.parent.mkdir(parents=True, exist_ok=True)
         _move_no_overwrite(source, original)
     except FileExistsError:
-        return Problem(original, ProblemKind.UNREADABLE, _OCCUPIED)
+        return Problem(original, ProblemKind.ALREADY_EXISTS, _OCCUPIED)
     except OSError as exc:
         log.warning("cannot restore %r from %r: %s", original, source, exc)
         return Problem(original, _kind(exc), f"could not be put back ({_plain(exc)})")
@@ -287,11 +318,16 @@ def _entry_mismatch(item: TrashedFile, source: Path) -> str | None:
     return None
 
 
-def _move_to_unique_name(source: Path, folder: Path) -> Path:
-    """Moves ``source`` into ``folder`` as NAME or "NAME (2)", "NAME (3)"...; never over a file."""
+def moved_names(source: Path, folder: Path) -> Iterator[Path]:
+    """The names ``move_files`` tries for ``source`` in ``folder``, in order: NAME, "NAME (2)"..."""
     stem, suffix = source.stem, source.suffix
     for number in range(1, _MAX_NAME_TRIES + 1):
-        target = folder / (source.name if number == 1 else f"{stem} ({number}){suffix}")
+        yield folder / (source.name if number == 1 else f"{stem} ({number}){suffix}")
+
+
+def _move_to_unique_name(source: Path, folder: Path) -> Path:
+    """Moves ``source`` into ``folder`` as NAME or "NAME (2)", "NAME (3)"...; never over a file."""
+    for target in moved_names(source, folder):
         try:
             _move_no_overwrite(source, target)
         except FileExistsError:
@@ -352,6 +388,8 @@ def _kind(exc: OSError) -> ProblemKind:
         return ProblemKind.PERMISSION
     if isinstance(exc, FileNotFoundError):
         return ProblemKind.VANISHED
+    if isinstance(exc, FileExistsError):
+        return ProblemKind.ALREADY_EXISTS
     return ProblemKind.UNREADABLE
 
 

@@ -1,19 +1,25 @@
 """Read an image file once; digest its bytes and compute its perceptual hash. No Qt.
 
 Runs inside worker processes: everything a pool needs is a top-level, picklable function.
+
+Extra Pillow plugins (e.g. ``pillow_heif.HeifImagePlugin``) are named, comma-separated, in the
+environment variable ``DEDUP_GUI_PLUGINS``; ``configured_plugins`` reads it in the scanning
+process and ``init_worker`` imports those modules in each worker, where they register formats.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
+import importlib.util
 import io
 import logging
 import os
 import re
 import struct
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +31,7 @@ from PIL import Image, UnidentifiedImageError
 from dedup_gui.core import digest
 from dedup_gui.core.errors import UnreadableImage
 from dedup_gui.core.model import FileInfo, HashAlgorithm, HashSettings, ProblemKind
+from dedup_gui.core.orientation import ORIENTATION_TAG, swaps_sides, upright, valid_orientation
 from dedup_gui.core.scanning import RAW_EXTENSIONS, sniff_image_type
 
 log = logging.getLogger(__name__)
@@ -44,17 +51,6 @@ _DECODE_ERRORS: tuple[type[Exception], ...] = (
     *(struct.error, IndexError, KeyError, TypeError, ZeroDivisionError),
 )
 
-# Transpose that displays the stored pixels for each EXIF orientation (as ImageOps.exif_transpose).
-_ORIENTATION_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-
 _MISSING_PLUGIN = {
     "HEIC": "HEIC support not installed (it needs the pillow-heif package)",
     "AVIF": "AVIF support not installed (it needs Pillow built with libavif)",
@@ -64,7 +60,6 @@ _PLUGIN_ID = {"HEIC": "HEIF"}  # our sniffed name -> Pillow's registry name, whe
 _SUFFIX_FORMAT = {".heic": "HEIC", ".heif": "HEIC", ".avif": "AVIF", ".jxl": "JXL"}
 
 _EXIF_IFD = 0x8769
-_ORIENTATION_TAG = 0x0112
 _DATETIME_ORIGINAL_TAG = 36867
 _DATETIME_TAG = 306
 _EXIF_DATE = re.compile(r"\s*(\d{4})[:\-/.](\d{2})[:\-/.](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
@@ -73,6 +68,8 @@ _EXIF_DATE = re.compile(r"\s*(\d{4})[:\-/.](\d{2})[:\-/.](\d{2})[ T](\d{2}):(\d{
 # once per worker process by ``init_worker``; module state because a pool initializer has no
 # other way to hand data to later tasks without re-sending it with each one.
 _known_contents: frozenset[bytes] = frozenset()
+
+PLUGINS_ENV = "DEDUP_GUI_PLUGINS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +91,50 @@ class HashResult:
     date_taken: str | None  # "YYYY-MM-DD HH:MM:SS"
 
 
-def init_worker(known_contents: frozenset[bytes]) -> None:
+def init_worker(known_contents: frozenset[bytes], plugins: Sequence[str] = ()) -> None:
     """Process-pool initializer (also fine to call in-process).
 
-    Remembers which contents need no decoding, pins Pillow's decompression-bomb limit and
-    silences its warning (images over the limit are refused outright instead).
+    Imports the Pillow ``plugins`` (module names, see ``configured_plugins``), remembers which
+    contents need no decoding, pins Pillow's decompression-bomb limit and silences its warning
+    (images over the limit are refused outright instead).
     """
     global _known_contents
     _known_contents = known_contents
+    load_plugins(plugins)  # first, so a plugin cannot loosen the limit set below
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2  # Pillow raises above twice this
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+
+
+def configured_plugins(environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
+    """Module names listed in ``DEDUP_GUI_PLUGINS`` that can be imported here.
+
+    Read in the scanning process and handed to the workers: a forkserver keeps the environment
+    it started with, so a worker may not see the variable as it is now. Names that cannot be
+    found are logged once here and left out, so files of that format become UNSUPPORTED
+    problems rather than failing every worker.
+    """
+    found = []
+    for name in (part.strip() for part in environ.get(PLUGINS_ENV, "").split(",")):
+        if not name:
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):  # a missing parent package, or a name like "a..b"
+            spec = None
+        if spec is None:
+            log.warning("%s: no module named %r; that plugin is not used", PLUGINS_ENV, name)
+        else:
+            found.append(name)
+    return tuple(found)
+
+
+def load_plugins(modules: Sequence[str]) -> None:
+    """Import each Pillow plugin module (importing registers its formats); failures are logged."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # a broken plugin costs its formats, not the scan
+            log.warning("cannot load the Pillow plugin %r", name, exc_info=True)
 
 
 # --- hash sizes ----------------------------------------------------------------------------------
@@ -185,8 +216,8 @@ def hash_file(task: HashTask) -> HashResult:
             small = _decode_small(img, task.settings)
     except _DECODE_ERRORS as exc:
         raise _as_unreadable(exc, data, path) from exc
-    small = _orient(small, orientation)
-    if orientation >= 5:  # 5-8 turn the picture a quarter: displayed sides swap
+    small = upright(small, orientation)
+    if swaps_sides(orientation):
         width, height = height, width
     return HashResult(
         content, _perceptual_hash(small, task.settings), width, height, fmt, date_taken
@@ -262,11 +293,6 @@ def _flatten(img: Image.Image, mode: str) -> Image.Image:
     return img if img.mode == mode else img.convert(mode)
 
 
-def _orient(img: Image.Image, orientation: int) -> Image.Image:
-    transpose = _ORIENTATION_TRANSPOSE.get(orientation)
-    return img if transpose is None else img.transpose(transpose)
-
-
 def _perceptual_hash(img: Image.Image, settings: HashSettings) -> bytes:
     size = settings.hash_size
     if settings.algorithm is HashAlgorithm.CROP_RESISTANT:
@@ -305,14 +331,12 @@ def _read_exif(img: Image.Image) -> tuple[int, str | None]:
     """(orientation 1-8, date taken) from EXIF; damaged EXIF counts as none, never as an error."""
     try:
         exif = img.getexif()
-        orientation = exif.get(_ORIENTATION_TAG, 1)
+        orientation = exif.get(ORIENTATION_TAG, 1)
         taken = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL_TAG) or exif.get(_DATETIME_TAG)
     except _DECODE_ERRORS as exc:
         log.debug("ignoring unreadable EXIF: %r", exc)
         return 1, None
-    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
-        orientation = 1  # out-of-range values are common enough; they mean nothing to a viewer
-    return orientation, normalise_exif_date(taken)
+    return valid_orientation(orientation), normalise_exif_date(taken)
 
 
 def normalise_exif_date(value: object) -> str | None:
@@ -409,7 +433,7 @@ def pixel_digest(path: Path) -> bytes:
             _check_pixels(img)
             orientation, _ = _read_exif(img)
             img.load()
-            pixels = _orient(img, orientation)
+            pixels = upright(img, orientation)
             mode = _digest_mode(pixels)
             if pixels.mode != mode:
                 pixels = pixels.convert(mode)

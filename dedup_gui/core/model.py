@@ -139,6 +139,8 @@ class ProblemKind(str, Enum):
     CRASHED = "crashed"  # the decoder crashed its worker process
     TIMED_OUT = "timed_out"  # the decoder took longer than the per-file limit
     UNREADABLE = "unreadable"  # any other I/O error
+    PROTECTED = "protected"  # in a protected (reference) folder, which is never changed
+    ALREADY_EXISTS = "already_exists"  # another file already has the name it would take
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,14 @@ from pathlib import Path
 
 from dedup_gui.core.cancel import Cancelled, CancelToken, NeverCancelled, ProgressThrottle
 from dedup_gui.core.grouping import group_by_distance
-from dedup_gui.core.hashing import HashResult, HashTask, hash_file, init_worker, segment_bytes
+from dedup_gui.core.hashing import (
+    HashResult,
+    HashTask,
+    configured_plugins,
+    hash_file,
+    init_worker,
+    segment_bytes,
+)
 from dedup_gui.core.model import (
     FileInfo,
     Group,
@@ -83,6 +90,7 @@ class _Scan:
         self._pending_problems: list[tuple[FileInfo, Problem]] = []
         self._last_flush = time.monotonic()
         self.walk_had_folder_problems = False
+        self.plugins = configured_plugins()  # read once: the workers get the same list
 
     # -- progress -------------------------------------------------------------------------
     def report(self, *, force: bool = False) -> None:
@@ -255,7 +263,7 @@ def _hash_in_pool(
         workers=workers,
         timeout_s=scan.request.per_file_timeout_s,
         initializer=init_worker,
-        initargs=(known_contents,),
+        initargs=(known_contents, scan.plugins),
     ) as pool:
         tasks: Iterator[HashTask] = (HashTask(info, settings) for info in infos)
         for task, outcome in pool.imap_unordered(tasks, cancel=scan.cancel):

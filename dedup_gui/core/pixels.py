@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dedup_gui.core.cancel import CancelToken, NeverCancelled
-from dedup_gui.core.hashing import pixel_digest
+from dedup_gui.core.hashing import configured_plugins, load_plugins, pixel_digest
 from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation, ScanRequest
 from dedup_gui.core.store import HashStore
 from dedup_gui.core.workers import TaskFailed, WorkerPool, default_worker_count
@@ -69,7 +69,13 @@ def _compute_digests(
     hash_by_path = {path: content for content, path in paths_by_hash.items()}
     workers = min(request.workers or default_worker_count(), len(hash_by_path))
     digests: dict[bytes, bytes] = {}
-    with WorkerPool(pixel_digest, workers=workers, timeout_s=request.per_file_timeout_s) as pool:
+    with WorkerPool(
+        pixel_digest,
+        workers=workers,
+        timeout_s=request.per_file_timeout_s,
+        initializer=load_plugins,  # the same extra formats the hashing workers decode
+        initargs=(configured_plugins(),),
+    ) as pool:
         for path, outcome in pool.imap_unordered(iter(hash_by_path), cancel=cancel):
             if not isinstance(outcome, TaskFailed):
                 digests[hash_by_path[path]] = outcome

@@ -18,6 +18,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 import platformdirs
 
 from dedup_gui.core.errors import StoreError, StoreTooNew
+from dedup_gui.core.journal import BatchKind, FileState, JournalBatch, JournalFile
 from dedup_gui.core.model import FileInfo, HashSettings, ImageRecord, Problem, ProblemKind
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,36 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (hash_a, hash_b),
             CHECK (hash_a < hash_b)
         ) WITHOUT ROWID""",
+    ),
+    (
+        # The action journal (journal.py): one row per user action, written before it starts;
+        # finished_at stays NULL until it ends, so a crash leaves it to be checked at start.
+        """CREATE TABLE batches (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('trash', 'move', 'restore')),
+            destination BLOB,
+            started_at REAL NOT NULL,
+            finished_at REAL
+        )""",
+        "CREATE INDEX batches_unfinished ON batches(id) WHERE finished_at IS NULL",
+        # One row per file, pending before the batch starts; path and moved_to are the file's
+        # own place and where it went (the file in the Trash, or the moved-to path).
+        """CREATE TABLE batch_files (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+            path BLOB NOT NULL,
+            moved_to BLOB,
+            info_file BLOB,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER,
+            content_hash BLOB,
+            state TEXT NOT NULL
+                CHECK (state IN ('pending', 'done', 'failed', 'skipped', 'restored')),
+            detail TEXT NOT NULL DEFAULT '',
+            updated_at REAL NOT NULL
+        )""",
+        "CREATE INDEX batch_files_by_batch ON batch_files(batch_id)",
+        "CREATE INDEX batch_files_by_path ON batch_files(path)",
     ),
 )
 
@@ -210,6 +241,26 @@ def _check_not_too_new(conn: sqlite3.Connection, path: Path) -> int:
     return found
 
 
+# SQLITE_CORRUPT and SQLITE_NOTADB: the file itself is bad, as opposed to the disk or a lock.
+_DAMAGE_CODES = frozenset({11, 26})
+_DAMAGE_WORDS = ("malformed", "not a database")  # the same, for Python < 3.11 (no error codes)
+
+
+def is_damage(exc: StoreError) -> bool:
+    """True if ``exc`` says the database file is damaged or not a database at all.
+
+    Permission, lock, disk-full and too-new errors are not damage: moving the file aside
+    would not help, and could lose a user's data.
+    """
+    cause = exc.__cause__
+    if isinstance(exc, StoreTooNew) or not isinstance(cause, sqlite3.Error):
+        return False
+    code = getattr(cause, "sqlite_errorcode", None)
+    if code is None:
+        return any(words in str(cause) for words in _DAMAGE_WORDS)
+    return code & 0xFF in _DAMAGE_CODES
+
+
 @contextmanager
 def _plain_errors(path: Path) -> Iterator[None]:
     """Turn SQLite errors the machine caused into StoreError; let bugs (bad SQL...) through."""
@@ -284,6 +335,16 @@ class HashStore:
         """Group several store calls into one commit (see module-level ``transaction``)."""
         with _plain_errors(self.path), transaction(self._conn):
             yield
+
+    @_guarded
+    def quick_check(self) -> list[str]:
+        """SQLite's quick integrity check: what is wrong with the file, or [] if nothing.
+
+        Raises:
+            StoreError: the file is too damaged even to check (see ``is_damage``).
+        """
+        rows = self._conn.execute("PRAGMA quick_check").fetchall()
+        return [] if rows == [("ok",)] else [str(row[0]) for row in rows]
 
     @_guarded
     def load_records(self, settings: HashSettings) -> dict[Path, ImageRecord]:
@@ -520,6 +581,190 @@ class HashStore:
                       (SELECT COUNT(*) FROM problems)"""
         ).fetchone()
         return StoreStats(files=row[0], contents=row[1], problems=row[2])
+
+    # -- the action journal (records and their meaning: journal.py) ---------------------------
+    @_guarded
+    def begin_batch(
+        self, kind: BatchKind, destination: Path | None, files: Sequence[JournalFile]
+    ) -> int:
+        """Write a batch and one pending row per file in one transaction; returns its id."""
+        now = time.time()
+        with self.transaction():
+            cursor = self._conn.execute(
+                "INSERT INTO batches (kind, destination, started_at) VALUES (?, ?, ?)",
+                (kind, self._optional_blob(destination), now),
+            )
+            batch_id = int(cursor.lastrowid or 0)
+            blob = self._optional_blob
+            self._conn.executemany(
+                """INSERT INTO batch_files (batch_id, path, moved_to, info_file, size, mtime_ns,
+                       content_hash, state, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)""",
+                [
+                    (
+                        batch_id,
+                        _blob(f.path),
+                        blob(f.moved_to),
+                        blob(f.info_file),
+                        f.size,
+                        f.mtime_ns,
+                        f.content_hash,
+                        now,
+                    )
+                    for f in files
+                ],
+            )
+        return batch_id
+
+    @_guarded
+    def record_file(
+        self,
+        batch_id: int,
+        path: Path,
+        state: FileState,
+        moved_to: Path | None = None,
+        info_file: Path | None = None,
+        detail: str = "",
+    ) -> None:
+        """Set the outcome of the batch's first pending row for ``path`` (one transaction)."""
+        with self.transaction():
+            row = self._conn.execute(
+                """SELECT id FROM batch_files WHERE batch_id = ? AND path = ? AND state = 'pending'
+                   ORDER BY id LIMIT 1""",
+                (batch_id, _blob(path)),
+            ).fetchone()
+            if row is None:
+                log.warning("no pending journal row for %r in batch %d", path, batch_id)
+                return
+            self._settle_file(row[0], state, moved_to, info_file, detail)
+
+    @_guarded
+    def settle_file(
+        self,
+        row_id: int,
+        state: FileState,
+        moved_to: Path | None,
+        info_file: Path | None,
+        detail: str,
+    ) -> None:
+        """Set the state of one row by id (used when checking an interrupted batch)."""
+        with self.transaction():
+            self._settle_file(row_id, state, moved_to, info_file, detail)
+
+    def _settle_file(
+        self,
+        row_id: int,
+        state: FileState,
+        moved_to: Path | None,
+        info_file: Path | None,
+        detail: str,
+    ) -> None:
+        now = time.time()
+        self._conn.execute(
+            """UPDATE batch_files SET state = ?, moved_to = coalesce(?, moved_to),
+                   info_file = coalesce(?, info_file), detail = ?, updated_at = ?
+               WHERE id = ?""",
+            (
+                state.value,
+                self._optional_blob(moved_to),
+                self._optional_blob(info_file),
+                detail,
+                now,
+                row_id,
+            ),
+        )
+        kind, path, where = self._conn.execute(
+            """SELECT b.kind, f.path, f.moved_to FROM batch_files f
+               JOIN batches b ON b.id = f.batch_id WHERE f.id = ?""",
+            (row_id,),
+        ).fetchone()
+        if state is FileState.DONE and kind == "restore" and where is not None:
+            # Put back: the row of the batch that moved it away may not be undone twice.
+            self._conn.execute(
+                """UPDATE batch_files SET state = 'restored', updated_at = ?
+                   WHERE state = 'done' AND path = ? AND moved_to = ?
+                     AND batch_id IN (SELECT id FROM batches WHERE kind != 'restore')""",
+                (now, path, where),
+            )
+
+    @_guarded
+    def finish_batch(self, batch_id: int) -> None:
+        """Mark the batch finished; its files still pending were never reached: 'skipped'."""
+        now = time.time()
+        with self.transaction():
+            self._conn.execute(
+                """UPDATE batch_files SET state = 'skipped', updated_at = ?,
+                       detail = 'stopped before this file'
+                   WHERE batch_id = ? AND state = 'pending'""",
+                (now, batch_id),
+            )
+            self._conn.execute(
+                "UPDATE batches SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                (now, batch_id),
+            )
+
+    @_guarded
+    def unfinished_batches(self) -> list[JournalBatch]:
+        """Batches that were started and never finished (the app crashed or was killed)."""
+        rows = self._conn.execute(
+            """SELECT id, kind, destination, started_at, finished_at FROM batches
+               WHERE finished_at IS NULL ORDER BY id"""
+        )
+        return [
+            JournalBatch(batch_id, kind, _optional_path(destination), started_at, finished_at)
+            for batch_id, kind, destination, started_at, finished_at in rows
+        ]
+
+    @_guarded
+    def batch_files(self, batch_id: int) -> list[JournalFile]:
+        """The batch's file rows, in the order the batch works through them."""
+        rows = self._conn.execute(
+            """SELECT path, size, mtime_ns, content_hash, moved_to, info_file, state, detail, id
+               FROM batch_files WHERE batch_id = ? ORDER BY id""",
+            (batch_id,),
+        )
+        return [self._journal_file(*row) for row in rows]
+
+    @_guarded
+    def last_undoable_files(self) -> list[JournalFile]:
+        """The 'done' rows of the newest finished trash or move batch that still has any."""
+        row = self._conn.execute(
+            """SELECT b.id FROM batches b
+               WHERE b.finished_at IS NOT NULL AND b.kind != 'restore' AND EXISTS
+                   (SELECT 1 FROM batch_files f WHERE f.batch_id = b.id AND f.state = 'done')
+               ORDER BY b.id DESC LIMIT 1"""
+        ).fetchone()
+        if row is None:
+            return []
+        return [f for f in self.batch_files(row[0]) if f.state is FileState.DONE]
+
+    @staticmethod
+    def _journal_file(
+        path: bytes,
+        size: int,
+        mtime_ns: int | None,
+        content_hash: bytes | None,
+        moved_to: bytes | None,
+        info_file: bytes | None,
+        state: str,
+        detail: str,
+        row_id: int,
+    ) -> JournalFile:
+        return JournalFile(
+            _path(path),
+            size,
+            mtime_ns,
+            content_hash,
+            _optional_path(moved_to),
+            _optional_path(info_file),
+            FileState(state),
+            detail,
+            row_id,
+        )
+
+    @staticmethod
+    def _optional_blob(path: Path | None) -> bytes | None:
+        return None if path is None else _blob(path)
 
 
 def _optional_path(blob: bytes | None) -> Path | None:

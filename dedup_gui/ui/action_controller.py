@@ -20,18 +20,19 @@ from dedup_gui.core.actions import (
 from dedup_gui.core.cancel import CancelToken
 from dedup_gui.core.errors import DedupError
 from dedup_gui.core.formatting import describe_error
+from dedup_gui.core.journal import StoreJournal
 from dedup_gui.core.model import ImageRecord
-from dedup_gui.core.store import open_store
+from dedup_gui.core.store import HashStore, open_store
 from dedup_gui.ui.scan_controller import WorkerThread
 
 log = logging.getLogger(__name__)
 
-# A job takes keyword-only progress and cancel, as every long core function does.
+# A job takes keyword-only progress, cancel and journal, as the functions of core.actions do.
 Job = Callable[..., ActionReport | RestoreReport]
 
 
 class ActionWorker(QObject):
-    """Runs one file action; with a database, forgets the files it moved away from it."""
+    """Runs one file action; with a database, journals it there and forgets moved-away files."""
 
     progressed = Signal(int, int)  # files handled, total
     completed = Signal(object)  # ActionReport or RestoreReport
@@ -44,23 +45,33 @@ class ActionWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            report = self._job(progress=self.progressed.emit, cancel=self._cancel)
+            if self._db_path is None:
+                report = self._run_job(None)
+            else:
+                # This thread's own connection. No journal, no move: if the database cannot
+                # be opened, the action fails before touching a file.
+                with open_store(self._db_path) as store:
+                    report = self._run_job(store)
         except Exception as exc:  # thread boundary: nothing escapes
             log.exception("file action failed")
             self.failed.emit(describe_error(exc))
             return
-        if isinstance(report, ActionReport) and report.done and self._db_path is not None:
-            _forget(self._db_path, [f.original for f in report.done])
         self.completed.emit(report)
 
+    def _run_job(self, store: HashStore | None) -> ActionReport | RestoreReport:
+        journal = StoreJournal(store) if store is not None else None
+        report = self._job(progress=self.progressed.emit, cancel=self._cancel, journal=journal)
+        if isinstance(report, ActionReport) and report.done and store is not None:
+            _forget(store, [f.original for f in report.done])
+        return report
 
-def _forget(db_path: Path, paths: Sequence[Path]) -> None:
-    """Drops moved-away files from the store, on the worker thread with its own connection."""
-    # The files are already gone: a store that cannot be updated now only means their rows
-    # linger until the next scan of their folder removes them.
+
+def _forget(store: HashStore, paths: Sequence[Path]) -> None:
+    """Drops moved-away files from the store."""
+    # The files are already gone and journaled: a store that cannot be updated now only means
+    # their rows linger until the next scan of their folder removes them.
     try:
-        with open_store(db_path) as store:
-            store.forget(paths)
+        store.forget(paths)
     except (DedupError, OSError) as exc:
         log.warning("could not forget %d moved files in the database: %s", len(paths), exc)
 
@@ -80,7 +91,8 @@ class ActionController(QObject):
     failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None, *, db_path: Path | None = None) -> None:
-        """``db_path``: if given, files moved away are forgotten in that store by the worker."""
+        """``db_path``: if given, the worker journals each action in that store (see
+        core.journal) and forgets the files moved away."""
         super().__init__(parent)
         self._db_path = db_path
         self._cancel: CancelToken | None = None

@@ -16,6 +16,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from dedup_gui.core.errors import DedupError
+
 if TYPE_CHECKING:  # PySide6 is imported inside run_app, where a failure can be reported
     from PySide6.QtWidgets import QApplication
 
@@ -170,8 +172,18 @@ def run_app(
     assert isinstance(app, QApplication)
     demo_dir = tempfile.TemporaryDirectory(prefix="dedup-gui-demo-") if demo else nullcontext()
     with demo_dir as tmp:
-        window = _make_window(app, folders, Path(tmp) if tmp else None, db_path)
+        try:
+            window, notice = _make_window(app, folders, Path(tmp) if tmp else None, db_path)
+        except DedupError as exc:  # e.g. a database from a newer version: refused, untouched
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.critical(None, "Cannot open the photo database", str(exc))
+            return 1
         window.show()
+        if notice is not None:
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.warning(window, "The photo database was damaged", notice)
         code = app.exec()
         # Before the demo folder goes: the window's threads may still read from it.
         window.deleteLater()
@@ -182,9 +194,15 @@ def run_app(
 
 def _make_window(
     app: QApplication, folders: Sequence[Path], demo_dir: Path | None, db_path: Path | None
-) -> MainWindow:
+) -> tuple[MainWindow, str | None]:
+    """The window, plus a notice for the user if a damaged database had to be set aside.
+
+    Raises:
+        DedupError: the database cannot be used (too new, unreadable folder, ...).
+    """
     from PySide6.QtCore import QSettings
 
+    from dedup_gui.core.recovery import open_store_or_recover
     from dedup_gui.core.store import default_db_path
     from dedup_gui.ui import icons
     from dedup_gui.ui.main_window import APP_TITLE, MainWindow
@@ -205,8 +223,13 @@ def _make_window(
         db_path = db_path or demo_dir / "demo.sqlite3"
     else:
         settings = Settings()
-    window = MainWindow(settings, db_path or default_db_path())
+    db_path = db_path or default_db_path()
+    # Checked once here, before any worker opens it: a damaged file is moved aside (never
+    # deleted) and a fresh one made; a newer version's file raises and stays untouched.
+    store, notice = open_store_or_recover(db_path)
+    store.close()
+    window = MainWindow(settings, db_path)
     if folders:
         window.add_folders(list(folders))
         window.start_scan()
-    return window
+    return window, notice

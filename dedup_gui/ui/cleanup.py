@@ -63,7 +63,9 @@ class CleanupFlow(QObject):
         self.confirm = confirm
         self._destination: str = "Trash"
         self._last_batch: tuple[TrashedFile, ...] = ()
-        self._groups_before: tuple[Group, ...] = ()
+        # The groups shown before the last batch moved; None if it came from an earlier run.
+        self._groups_before: tuple[Group, ...] | None = None
+        self._is_undoing_last = False
         controller.trashed.connect(self._on_controller_trashed)
         controller.restored.connect(self._on_controller_restored)
         controller.failed.connect(self._on_controller_failed)
@@ -155,39 +157,58 @@ class CleanupFlow(QObject):
         self.message.emit(trashed_text(report, self._destination))
 
     # -- undo ---------------------------------------------------------------------------------
+    def set_undoable(self, files: Sequence[TrashedFile]) -> None:
+        """Offers ``files`` (from the journal: an earlier run's last batch) to restore_last."""
+        if self._controller.is_running:
+            return  # the batch being moved now becomes the one to undo
+        self._last_batch = tuple(files)
+        self._groups_before = None
+        self.undo_available.emit(self.can_undo)
+
     def restore_last(self) -> bool:
         if not self.can_undo:
             return False
+        return self._restore(self._last_batch, is_last=True)
+
+    def restore_files(self, files: Sequence[TrashedFile]) -> bool:
+        """Puts back other files than the last batch's (those of an interrupted batch)."""
+        return bool(files) and self._restore(tuple(files), is_last=False)
+
+    def _restore(self, files: tuple[TrashedFile, ...], *, is_last: bool) -> bool:
         if self._controller.is_running:
             self.message.emit("Still moving files; try again when that is done.")
             return False
+        self._is_undoing_last = is_last
         self.busy_changed.emit(True)
         self.undo_available.emit(False)
-        self._controller.restore(self._last_batch)
+        self._controller.restore(files)
         return True
 
     def _on_controller_restored(self, report: RestoreReport) -> None:
         self.busy_changed.emit(False)
         restored = set(report.restored)
         still_gone = {f.original for f in self._last_batch} - restored
-        if restored:
-            self._show_groups_as_before(still_gone)
+        regrouped = self._is_undoing_last and self._groups_before is not None
+        if restored and self._groups_before is not None and self._is_undoing_last:
+            self._show_groups_as_before(self._groups_before, still_gone)
         # Whatever could not be restored stays available to try again.
         self._last_batch = tuple(f for f in self._last_batch if f.original in still_gone)
         self.undo_available.emit(self.can_undo)
         text = f"{human_count(len(restored), 'photo')} put back"
+        if restored and not regrouped:
+            text += " (scan again to see them in their groups)"
         if report.failed:
             text += "; " + failures_text(report.failed).replace("moved", "put back")
         self.message.emit(text)
 
-    def _show_groups_as_before(self, still_gone: set[Path]) -> None:
+    def _show_groups_as_before(self, before: tuple[Group, ...], still_gone: set[Path]) -> None:
         """Shows the groups as they were before the move, less files that are still away.
 
         HACK: groups hidden as "not duplicates" after the move come back too, until the next
         scan; undo is meant right after a move.
         """
         groups = []
-        for group in self._groups_before:
+        for group in before:
             kept = [m for m in group.members if m.record.path not in still_gone]
             if len(kept) >= 2:
                 groups.append(group if len(kept) == len(group.members) else regroup(group, kept))

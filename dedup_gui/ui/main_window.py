@@ -35,6 +35,7 @@ from dedup_gui.ui.drop_zone import (
 )
 from dedup_gui.ui.export_file import ask_export_path, export_text
 from dedup_gui.ui.folder_panel import FolderPanel
+from dedup_gui.ui.interrupted_batch import InterruptedBanner, InterruptedBatches
 from dedup_gui.ui.models import GroupListModel, MemberModel
 from dedup_gui.ui.problems_panel import ProblemsView
 from dedup_gui.ui.review_panel import ReviewPanel
@@ -86,9 +87,11 @@ class MainWindow(QMainWindow):
         self._build_layout()
         build_toolbar(self, self.actions_)
         build_menus(self, self.actions_)
+        self.interrupted = InterruptedBatches(db_path, self.cleanup, self.interrupted_banner, self)
         self._connect_actions()
         self._connect_panels()
         self._load_settings()
+        self.interrupted.check()  # a batch cut short by a crash, and undo from the last run
         self._update_state()
 
     # -- layout -------------------------------------------------------------------------------
@@ -97,6 +100,7 @@ class MainWindow(QMainWindow):
         self.drop_zone = DropZone()
         self.scan_panel = ScanPanel()
         self.scan_panel.hide()
+        self.interrupted_banner = InterruptedBanner()
         self.review = ReviewPanel(self.groups, self.members)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.drop_zone)
@@ -104,6 +108,7 @@ class MainWindow(QMainWindow):
         right = QWidget()
         layout = QVBoxLayout(right)
         layout.setContentsMargins(6, 10, 10, 6)
+        layout.addWidget(self.interrupted_banner)
         layout.addWidget(self.scan_panel)
         layout.addWidget(self.pages, 1)
         # Sidebar: folders above, groups below; the photos of a group get the rest.
@@ -168,6 +173,7 @@ class MainWindow(QMainWindow):
         self.problems_view.reveal_requested.connect(self.reveal_path)
 
         self.cleanup.message.connect(lambda text: self.show_message(text, 0))
+        self.interrupted.message.connect(lambda text: self.show_message(text, 0))
         self.cleanup.busy_changed.connect(self._update_state)
         self.cleanup.undo_available.connect(self._update_state)
         self.action_controller.progressed.connect(self._on_action_progressed)

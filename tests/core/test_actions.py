@@ -123,8 +123,8 @@ def test_protected_files_are_never_touched(trash_dir: Path, tmp_path: Path) -> N
     report = trash_files([inside, via_link], protected_roots=[reference])
     assert report.done == ()
     assert [(p.path, p.kind) for p in report.failed] == [
-        (inside.path, ProblemKind.PERMISSION),
-        (via_link.path, ProblemKind.PERMISSION),
+        (inside.path, ProblemKind.PROTECTED),
+        (via_link.path, ProblemKind.PROTECTED),
     ]
     assert inside.path.exists()
 
@@ -158,6 +158,7 @@ def test_restore_refuses_an_occupied_path(trash_dir: Path, tmp_path: Path) -> No
     newcomer = make_image(tmp_path / "a.png", seed=5).path.read_bytes()
     report = restore_files([done])
     assert report.restored == () and report.failed[0].path == record.path
+    assert report.failed[0].kind is ProblemKind.ALREADY_EXISTS
     assert record.path.read_bytes() == newcomer
     assert done.trashed_as is not None and done.trashed_as.read_bytes() == content
     assert done.info_file is not None and done.info_file.exists()

@@ -1,0 +1,255 @@
+"""The action journal: what each trash, move or restore did, so none is lost to a crash. No Qt.
+
+``actions`` tells a ``Journal`` about a batch before its first file moves and after each file;
+``StoreJournal`` keeps that in the store. At start, ``check_interrupted`` works out what really
+happened to the files of a batch that never finished, and ``last_undoable`` gives "Restore last
+trashed" its files even after the app was closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from dedup_gui.core.actions import TrashedFile, moved_names
+from dedup_gui.core.digest import file_content_hash
+from dedup_gui.core.formatting import display_path, human_count
+from dedup_gui.core.freedesktop_trash import find_trashed, is_freedesktop, trash_locations
+from dedup_gui.core.model import ImageRecord, Problem
+
+if TYPE_CHECKING:  # the store imports this module's records
+    from dedup_gui.core.store import HashStore
+
+log = logging.getLogger(__name__)
+
+BatchKind = Literal["trash", "move", "restore"]
+
+
+class FileState(str, Enum):
+    """Where one file of a batch stands. Values are stored."""
+
+    PENDING = "pending"  # written before the batch starts; the file has not been handled yet
+    DONE = "done"  # moved away (trash, move) or put back (restore)
+    FAILED = "failed"  # left where it was; ``detail`` says why
+    SKIPPED = "skipped"  # never tried: the batch was stopped or cut short before it
+    RESTORED = "restored"  # moved away, then put back by a later restore batch
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFile:
+    """One file's row. ``path`` is the photo's own place (where a restore puts it back)."""
+
+    path: Path
+    size: int
+    mtime_ns: int | None  # None for restore rows: a TrashedFile does not carry it
+    content_hash: bytes | None
+    moved_to: Path | None = None  # the file in the Trash or the moved-to path, once known
+    info_file: Path | None = None  # its .trashinfo
+    state: FileState = FileState.PENDING
+    detail: str = ""
+    row_id: int = 0  # the store's id; 0 before the row is written
+
+
+@dataclass(frozen=True, slots=True)
+class JournalBatch:
+    """One user action: a trash, move or restore of some files."""
+
+    batch_id: int
+    kind: BatchKind
+    destination: Path | None  # the folder of a move
+    started_at: float  # seconds since the epoch
+    finished_at: float | None  # None while running, or if it was cut short
+
+
+class Journal(Protocol):
+    """What ``actions`` tells about a batch. ``begin`` must be durable before it returns."""
+
+    def begin(
+        self,
+        kind: BatchKind,
+        items: Sequence[ImageRecord | TrashedFile],
+        destination: Path | None,
+    ) -> int: ...
+
+    def record(self, batch_id: int, path: Path, outcome: TrashedFile | Path | Problem) -> None: ...
+
+    def finish(self, batch_id: int) -> None: ...
+
+
+class StoreJournal:
+    """A ``Journal`` kept in the store: one small transaction per call."""
+
+    def __init__(self, store: HashStore) -> None:
+        self._store = store
+
+    def begin(
+        self,
+        kind: BatchKind,
+        items: Sequence[ImageRecord | TrashedFile],
+        destination: Path | None,
+    ) -> int:
+        return self._store.begin_batch(kind, destination, [_pending(item) for item in items])
+
+    def record(self, batch_id: int, path: Path, outcome: TrashedFile | Path | Problem) -> None:
+        if isinstance(outcome, Problem):
+            self._store.record_file(batch_id, path, FileState.FAILED, detail=outcome.detail)
+        elif isinstance(outcome, TrashedFile):
+            moved_to, info = outcome.trashed_as, outcome.info_file
+            self._store.record_file(batch_id, path, FileState.DONE, moved_to, info)
+        else:  # the path a restore put the file back at
+            self._store.record_file(batch_id, path, FileState.DONE)
+
+    def finish(self, batch_id: int) -> None:
+        self._store.finish_batch(batch_id)
+
+
+def _pending(item: ImageRecord | TrashedFile) -> JournalFile:
+    if isinstance(item, ImageRecord):
+        return JournalFile(item.path, item.size, item.mtime_ns, item.content_hash)
+    return JournalFile(item.original, item.size, None, None, item.trashed_as, item.info_file)
+
+
+def trashed_file(row: JournalFile) -> TrashedFile:
+    """What ``restore_files`` needs to put the file of a DONE trash or move row back."""
+    return TrashedFile(row.path, row.size, row.moved_to, row.info_file)
+
+
+def last_undoable(store: HashStore) -> tuple[TrashedFile, ...]:
+    """The files of the newest finished trash or move that are still away, for undo."""
+    return tuple(trashed_file(row) for row in store.last_undoable_files())
+
+
+# -- interrupted batches ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InterruptedBatch:
+    """A trash or move that was cut short (crash, power cut) after moving some files."""
+
+    batch: JournalBatch
+    total: int  # files the batch set out to move
+    moved: tuple[TrashedFile, ...]  # those that really were moved, so they can be put back
+
+    @property
+    def text(self) -> str:
+        """ "An earlier move to the Trash was interrupted: 12 of 40 photos had been moved." """
+        if self.batch.kind == "trash" or self.batch.destination is None:
+            where = "the Trash"
+        else:
+            where = display_path(self.batch.destination)
+        count = human_count(self.total, "photo")
+        return (
+            f"An earlier move to {where} was interrupted: "
+            f"{len(self.moved)} of {count} had been moved."
+        )
+
+
+def check_interrupted(store: HashStore) -> list[InterruptedBatch]:
+    """Finds batches that never finished and settles each file's state from the disk.
+
+    A pending file still at its place was not moved; one found in the Trash (its .trashinfo
+    names it, same content) or in the move's folder was. Batches with nothing left to decide
+    (a restore, or nothing moved) are closed here; the others stay open until ``close_batch``,
+    so the user is asked again at the next start if they did not choose.
+    """
+    found: list[InterruptedBatch] = []
+    for batch in store.unfinished_batches():
+        rows = store.batch_files(batch.batch_id)
+        for row in rows:
+            if row.state is FileState.PENDING:
+                state, moved_to, info_file, detail = _settle(batch, row)
+                store.settle_file(row.row_id, state, moved_to, info_file, detail)
+        done = [row for row in store.batch_files(batch.batch_id) if row.state is FileState.DONE]
+        log.info(
+            "batch %d (%s) was interrupted: %d of %d done",
+            batch.batch_id,
+            batch.kind,
+            len(done),
+            len(rows),
+        )
+        if batch.kind == "restore" or not done:
+            store.finish_batch(batch.batch_id)
+        else:
+            found.append(InterruptedBatch(batch, len(rows), tuple(map(trashed_file, done))))
+    return found
+
+
+def close_batch(store: HashStore, batch_id: int) -> None:
+    """The user chose (put back or keep): the batch is no longer reported as interrupted."""
+    store.finish_batch(batch_id)
+
+
+_NOT_REACHED = "not moved: the batch stopped before this file"
+_LOST_TRACK = "not at its place, and not found where it was being moved to"
+
+
+def _settle(
+    batch: JournalBatch, row: JournalFile
+) -> tuple[FileState, Path | None, Path | None, str]:
+    """(state, moved_to, info_file, detail) of a file left pending by an interrupted batch."""
+    if batch.kind == "restore":
+        is_back = os.path.lexists(row.path) and not (
+            row.moved_to is not None and os.path.lexists(row.moved_to)
+        )
+        if is_back:
+            return FileState.DONE, row.moved_to, row.info_file, ""
+        return FileState.SKIPPED, row.moved_to, row.info_file, "not put back"
+    if _is_still_at_place(row):
+        return FileState.SKIPPED, None, None, _NOT_REACHED
+    if batch.kind == "trash":
+        found = _find_in_trash(row)
+    else:
+        found = _find_in_folder(row, batch.destination)
+    if found is None:
+        return FileState.FAILED, None, None, _LOST_TRACK
+    return FileState.DONE, found[0], found[1], ""
+
+
+def _is_still_at_place(row: JournalFile) -> bool:
+    try:
+        st = os.lstat(row.path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and (st.st_size, st.st_mtime_ns) == (row.size, row.mtime_ns)
+
+
+def _find_in_trash(row: JournalFile) -> tuple[Path, Path | None] | None:
+    if not is_freedesktop():
+        return None  # TODO: look in the macOS / Windows Trash; for now the file is reported
+    # The file is gone, its folder is not: same drive, so the same Trash folders.
+    locations = trash_locations(row.path.parent)
+    # HACK: no inode to match (the file was never stat-ed by this process); -1 matches none,
+    # so find_trashed picks the newest entry for this path and size. The content check decides.
+    unknown = os.stat_result((0, -1, -1, 0, 0, 0, row.size, 0, 0, 0))
+    entry = find_trashed(row.path, locations, unknown)
+    if entry is None or not _has_content(entry.trashed_as, row):
+        return None
+    return entry.trashed_as, entry.info_file
+
+
+def _find_in_folder(row: JournalFile, folder: Path | None) -> tuple[Path, Path | None] | None:
+    if folder is None:
+        return None
+    # move_files takes the first free name in this sequence, so ours is before the first gap.
+    for candidate in moved_names(row.path, folder):
+        if not os.path.lexists(candidate):
+            return None
+        if _has_content(candidate, row):
+            return candidate, None
+    return None
+
+
+def _has_content(path: Path, row: JournalFile) -> bool:
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != row.size:
+            return False
+        return row.content_hash is None or file_content_hash(path) == row.content_hash
+    except OSError:
+        return False
