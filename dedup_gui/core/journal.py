@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,6 +66,27 @@ class JournalBatch:
     destination: Path | None  # the folder of a move
     started_at: float  # seconds since the epoch
     finished_at: float | None  # None while running, or if it was cut short
+    owner_pid: int | None = None  # the process that ran it, on host owner_host
+    owner_host: str | None = None
+
+    @property
+    def is_running_elsewhere(self) -> bool:
+        """True while another live process on this machine is still working on this batch.
+
+        A second instance of the app must not report (and offer to undo) a batch the first is
+        in the middle of. A reused pid only delays the report to a later start.
+        """
+        if self.owner_pid is None or self.owner_host != platform.node():
+            return False
+        if self.owner_pid == os.getpid():
+            return False  # ours: anything unfinished from this process was cut short
+        try:
+            os.kill(self.owner_pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # alive, owned by another user
+        return True
 
 
 class Journal(Protocol):
@@ -160,6 +182,8 @@ def check_interrupted(store: HashStore) -> list[InterruptedBatch]:
     """
     found: list[InterruptedBatch] = []
     for batch in store.unfinished_batches():
+        if batch.is_running_elsewhere:
+            continue
         rows = store.batch_files(batch.batch_id)
         for row in rows:
             if row.state is FileState.PENDING:

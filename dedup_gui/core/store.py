@@ -6,6 +6,7 @@ import functools
 import gc
 import logging
 import os
+import platform
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -79,7 +80,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             kind TEXT NOT NULL CHECK (kind IN ('trash', 'move', 'restore')),
             destination BLOB,
             started_at REAL NOT NULL,
-            finished_at REAL
+            finished_at REAL,
+            owner_pid INTEGER,  -- the process doing it: another running instance is not a crash
+            owner_host TEXT
         )""",
         "CREATE INDEX batches_unfinished ON batches(id) WHERE finished_at IS NULL",
         # One row per file, pending before the batch starts; path and moved_to are the file's
@@ -591,8 +594,9 @@ class HashStore:
         now = time.time()
         with self.transaction():
             cursor = self._conn.execute(
-                "INSERT INTO batches (kind, destination, started_at) VALUES (?, ?, ?)",
-                (kind, self._optional_blob(destination), now),
+                """INSERT INTO batches (kind, destination, started_at, owner_pid, owner_host)
+                   VALUES (?, ?, ?, ?, ?)""",
+                (kind, self._optional_blob(destination), now, os.getpid(), platform.node()),
             )
             batch_id = int(cursor.lastrowid or 0)
             blob = self._optional_blob
@@ -707,12 +711,20 @@ class HashStore:
     def unfinished_batches(self) -> list[JournalBatch]:
         """Batches that were started and never finished (the app crashed or was killed)."""
         rows = self._conn.execute(
-            """SELECT id, kind, destination, started_at, finished_at FROM batches
-               WHERE finished_at IS NULL ORDER BY id"""
+            """SELECT id, kind, destination, started_at, finished_at, owner_pid, owner_host
+               FROM batches WHERE finished_at IS NULL ORDER BY id"""
         )
         return [
-            JournalBatch(batch_id, kind, _optional_path(destination), started_at, finished_at)
-            for batch_id, kind, destination, started_at, finished_at in rows
+            JournalBatch(
+                batch_id,
+                kind,
+                _optional_path(destination),
+                started_at,
+                finished_at,
+                owner_pid,
+                owner_host,
+            )
+            for batch_id, kind, destination, started_at, finished_at, owner_pid, owner_host in rows
         ]
 
     @_guarded

@@ -321,3 +321,39 @@ def test_an_interrupted_restore_closes_itself_and_marks_what_came_back(
     assert check_interrupted(store) == []  # nothing to ask: the rest is still undoable
     assert store.unfinished_batches() == []
     assert [f.original for f in last_undoable(store)] == [records[2].path]
+
+
+_RUNNING_BATCH = """
+import sys
+from pathlib import Path
+from dedup_gui.core.journal import JournalFile
+from dedup_gui.core.store import open_store
+
+with open_store(Path(sys.argv[1])) as store:
+    store.begin_batch("trash", None, [JournalFile(Path(sys.argv[2]), 1, 1, b"x" * 16)])
+    print("begun", flush=True)
+    sys.stdin.read()  # hold the batch open until the test closes our stdin or kills us
+"""
+
+
+def test_a_batch_another_running_instance_is_doing_is_not_called_interrupted(
+    tmp_path: Path, store: HashStore
+) -> None:
+    import subprocess
+
+    photo = make_image(tmp_path / "photo.png", seed=1)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _RUNNING_BATCH, str(store.path), str(photo.path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "begun\n"
+        assert check_interrupted(store) == []
+        assert len(store.unfinished_batches()) == 1  # left alone: its owner is still at work
+    finally:
+        child.kill()
+        child.wait()
+    check_interrupted(store)  # now its owner is gone: settled (nothing moved, so closed)
+    assert store.unfinished_batches() == []
