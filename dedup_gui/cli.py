@@ -1,4 +1,7 @@
-"""`dedup-gui`: the window by default; `dedup-gui scan PATH...` scans headless and prints groups."""
+"""`dedup-gui`: the window by default; `dedup-gui scan PATH...` scans headless and prints groups.
+
+`find` and `import-check` live in ``cli_find``.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +25,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "scan":
         return _scan_main(args[1:])
+    if args and args[0] in ("find", "import-check"):
+        from dedup_gui import cli_find  # lazily, as the scan: cli_find imports this module
+
+        return cli_find.main(args[0], args[1:])
     return _gui_main(args)
 
 
@@ -29,7 +36,8 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dedup-gui",
         description="Find duplicate photos, keep the best copy, send the rest to the Trash.",
-        epilog="Headless scan: dedup-gui scan PATH... --json (see dedup-gui scan --help).",
+        epilog="Headless: dedup-gui scan PATH... --json; dedup-gui find PHOTO...; "
+        "dedup-gui import-check NEW_FOLDER (see their --help).",
     )
     parser.add_argument("folders", nargs="*", type=Path, help="folders to scan right away")
     parser.add_argument("--demo", action="store_true", help="open the app on a sample library")
@@ -96,6 +104,7 @@ def _scan_parser() -> argparse.ArgumentParser:
 def _scan_main(args: list[str]) -> int:
     from dedup_gui.core import export
     from dedup_gui.core.errors import DedupError
+    from dedup_gui.core.links import linked_paths
     from dedup_gui.core.model import HashAlgorithm, HashSettings, ScanRequest, WalkOptions
     from dedup_gui.core.pipeline import run_scan
     from dedup_gui.core.recovery import open_store_or_recover
@@ -138,7 +147,8 @@ def _scan_main(args: list[str]) -> int:
         signal.signal(signal.SIGINT, previous)
     bar.finish()
     if options.json:
-        text = export.to_json(report.groups, report.problems, report.stats)
+        linked = linked_paths(report)  # hard-linked files free nothing when trashed
+        text = export.to_json(report.groups, report.problems, report.stats, linked=linked)
     elif options.csv:
         text = export.to_csv(report.groups)
     else:
@@ -167,6 +177,7 @@ def _cancel_on_interrupt(cancel: CancelToken) -> Any:
 def _summary_text(report: ScanReport) -> str:
     from dedup_gui.core.export import path_text
     from dedup_gui.core.formatting import human_size
+    from dedup_gui.core.links import linked_paths, reclaimable_bytes
     from dedup_gui.core.model import Relation
 
     lines = []
@@ -176,10 +187,11 @@ def _summary_text(report: ScanReport) -> str:
         Relation.SAME_PIXELS: "same ",
         Relation.NEAR: "near ",
     }
+    linked = linked_paths(report)  # hard-linked files free nothing when trashed
     for number, group in enumerate(report.groups, start=1):
         lines.append(
             f"Group {number}: {len(group.members)} photos, "
-            f"{human_size(group.bytes_reclaimable)} reclaimable"
+            f"{human_size(reclaimable_bytes(group, linked))} reclaimable"
         )
         for m in group.members:
             r = m.record
@@ -191,7 +203,7 @@ def _summary_text(report: ScanReport) -> str:
         lines.append(f"Problem: {path_text(problem.path)}: {problem.detail}")
     s = report.stats
     duplicates = sum(len(g.members) - 1 for g in report.groups)
-    reclaimable = sum(g.bytes_reclaimable for g in report.groups)
+    reclaimable = sum(reclaimable_bytes(g, linked) for g in report.groups)
     lines.append(
         f"{s.found} photos scanned ({s.hashed} hashed, {s.reused} unchanged), "
         f"{len(report.groups)} groups, {duplicates} duplicates, "

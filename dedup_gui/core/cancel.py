@@ -57,6 +57,10 @@ class ProgressThrottle(Generic[T]):
         self._clock = clock
         self._last = float("-inf")
 
+    def is_due(self) -> bool:
+        """Whether an update now would be passed on: lets callers skip building one."""
+        return self._clock() - self._last >= self._interval_s
+
     def __call__(self, update: T, *, force: bool = False) -> None:
         now = self._clock()
         if force or now - self._last >= self._interval_s:

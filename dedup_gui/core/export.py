@@ -7,9 +7,11 @@ import io
 import json
 import os
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
+from dedup_gui.core.links import reclaimable_bytes
 from dedup_gui.core.model import Group, Problem, ScanStats
 
 CSV_COLUMNS = (
@@ -57,8 +59,14 @@ def to_json(
     groups: Sequence[Group],
     problems: Sequence[Problem] = (),
     stats: ScanStats | None = None,
+    *,
+    linked: AbstractSet[Path] = frozenset(),
 ) -> str:
-    """One JSON document: groups with their members (reference first), problems, stats."""
+    """One JSON document: groups with their members (reference first), problems, stats.
+
+    ``bytes_reclaimable`` leaves out the files in ``linked`` (``links.linked_paths``): trashing
+    a hard-linked file frees nothing.
+    """
     rows = _member_rows(groups)
     by_group: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
@@ -67,7 +75,7 @@ def to_json(
         "groups": [
             {
                 "reference": members[0]["path"],
-                "bytes_reclaimable": group.bytes_reclaimable,
+                "bytes_reclaimable": reclaimable_bytes(group, linked),
                 "members": members,
             }
             for group, members in zip(groups, by_group.values(), strict=True)

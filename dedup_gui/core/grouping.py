@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from itertools import combinations
 from typing import Any
@@ -32,6 +32,9 @@ _CANCEL_EVERY = 4096  # reference nodes between cancel checks
 # candidate verified, per pair compared by brute force (per 64-bit word), per row chunked and
 # sorted, and the Python overhead of one probe mask.
 _NS_PROBE, _NS_SEARCH, _NS_VERIFY, _NS_BRUTE, _NS_CHUNK, _NS_MASK = 3, 40, 25, 4, 150, 20_000
+# Brute force between a query and an index, one query at a time (HashIndex): per hash compared
+# (per 64-bit word), and the Python overhead per query.
+_NS_SCAN, _NS_QUERY = 1, 5_000
 _BYTE_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
@@ -66,10 +69,14 @@ def _pack_words(hashes: npt.NDArray[np.uint8]) -> Words:
     return padded.view(">u8").astype(np.uint64)
 
 
-def _distances(words: Words, left: Ints, right: Ints) -> npt.NDArray[np.int32]:
-    dist = _popcount(words[left, 0] ^ words[right, 0]).astype(np.int32)
+def _distances(
+    words: Words, left: Ints, right: Ints, right_words: Words | None = None
+) -> npt.NDArray[np.int32]:
+    """Distance of each pair (``left`` rows of ``words``, ``right`` rows of ``right_words``)."""
+    other = words if right_words is None else right_words
+    dist = _popcount(words[left, 0] ^ other[right, 0]).astype(np.int32)
     for col in range(1, words.shape[1]):
-        dist += _popcount(words[left, col] ^ words[right, col])
+        dist += _popcount(words[left, col] ^ other[right, col])
     return dist
 
 
@@ -408,6 +415,170 @@ def find_candidate_pairs(
     return np.minimum(left, right), np.maximum(left, right), dist
 
 
+class _ChunkTable:
+    """One chunk of an index: its hashes sorted by chunk value, and a bucket finder."""
+
+    def __init__(self, words: Words, positions: list[int]) -> None:
+        self.positions = positions
+        values = _chunk_values(words, positions)
+        self.order = np.argsort(values, kind="stable")
+        self.ordered = words[self.order]
+        self.starts, self.counts = _runs(values[self.order])
+        self.keys, self.find = _bucket_finder(values[self.order[self.starts]], len(positions))
+
+    def probe(self, queries: Words, radius: int, max_distance: int, cancel: CancelToken) -> Pairs:
+        """(query row, index row, distance) of pairs within ``radius`` on this chunk."""
+        values = _chunk_values(queries, self.positions).view(self.keys.dtype)
+        masks = [0] + [m for _, ms in _masks_by_high_bit(len(self.positions), radius) for m in ms]
+        flips = np.array(masks, dtype=np.uint64).view(self.keys.dtype)
+        found = [_no_pairs()]
+        step = max(1, _BLOCK // len(flips))  # queries per block of probes
+        for start in range(0, len(values), step):
+            cancel.check()
+            block = values[start : start + step]
+            bucket = self.find((block[:, None] ^ flips[None, :]).ravel())
+            hit = np.flatnonzero(bucket >= 0)
+            query_rows = hit // len(flips) + start
+            bucket = bucket[hit].astype(np.int64)
+            for left, right, _ in _expand(query_rows, self.starts[bucket], self.counts[bucket]):
+                dist = _distances(queries, left, right, self.ordered)
+                keep = dist <= max_distance
+                found.append((left[keep], self.order[right[keep]], dist[keep]))
+        return _concat(found)
+
+
+class HashIndex:
+    """Hashes packed and bucketed once, then searched by many small queries.
+
+    The same multi-index machinery as ``find_candidate_pairs``, but between two sets: a query
+    probes the index's buckets instead of joining the index with itself, so a handful of
+    photos against 100,000 takes milliseconds. Bucket tables are built on first use per
+    chunking and kept.
+    """
+
+    def __init__(self, hashes: npt.NDArray[np.uint8]) -> None:
+        if hashes.ndim != 2:
+            raise ValueError(f"hashes must be 2-D (n, nbytes), not {hashes.shape}")
+        self.nbytes = hashes.shape[1]
+        self._rows = len(hashes)
+        self._words, inverse = _unique_rows(_pack_words(np.asarray(hashes, dtype=np.uint8)))
+        self._rows_by_hash = np.argsort(inverse, kind="stable").astype(np.int64)
+        self._starts, self._counts = _runs(inverse[self._rows_by_hash])
+        self._sample = self._words[:: max(1, len(self._words) // _SAMPLE)]
+        self._tables: dict[tuple[int, ...], _ChunkTable] = {}
+        self._transposed: Words | None = None
+        self._bucket_sizes: dict[tuple[int, ...], float] = {}
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def pairs_with(
+        self,
+        queries: npt.NDArray[np.uint8],
+        max_distance: int,
+        *,
+        cancel: CancelToken = NeverCancelled(),  # noqa: B008 - immutable null object
+    ) -> Pairs:
+        """Every (query row, index row) pair within ``max_distance``, with its distance.
+
+        Args:
+            queries: (m, nbytes) uint8 array, as many bytes per row as the index's hashes.
+            max_distance: the largest Hamming distance (in bits) that counts as near.
+            cancel: checked between blocks of work.
+
+        Returns:
+            (query row, index row, dist) int64, int64, int32 arrays, each pair once.
+        """
+        if queries.ndim != 2 or queries.shape[1] != self.nbytes:
+            raise ValueError(f"queries must be (m, {self.nbytes}), not {queries.shape}")
+        if max_distance < 0:
+            raise ValueError(f"max_distance must be >= 0, not {max_distance}")
+        if not len(queries) or not self._rows:
+            return _no_pairs()
+        words = _pack_words(np.asarray(queries, dtype=np.uint8))
+        plan = self._choose_plan(len(words), max_distance)
+        if plan is None:
+            columns = self._columns()
+            found = [_no_pairs(), *_brute_between(words, columns, max_distance, cancel)]
+        else:
+            found = [_no_pairs()]
+            for positions, radius in plan:
+                found.append(self._table(positions).probe(words, radius, max_distance, cancel))
+        query, hashed, dist = _concat(found)
+        # A pair close on several chunks was found once per chunk.
+        _, first = np.unique(query * len(self._words) + hashed, return_index=True)
+        return self._spread(query[first], hashed[first], dist[first])
+
+    def _spread(self, query: Ints, hashed: Ints, dist: npt.NDArray[np.int32]) -> Pairs:
+        """Pairs with distinct index hashes as pairs with every index row holding that hash."""
+        found = [_no_pairs()]
+        starts, counts = self._starts[hashed], self._counts[hashed]
+        for left, right, rows in _expand(query, starts, counts):
+            found.append((left, self._rows_by_hash[right], dist[rows]))
+        return _concat(found)
+
+    def _columns(self) -> Words:
+        if self._transposed is None:
+            self._transposed = np.ascontiguousarray(self._words.T)
+        return self._transposed
+
+    def _table(self, positions: list[int]) -> _ChunkTable:
+        key = tuple(positions)
+        if key not in self._tables:
+            self._tables[key] = _ChunkTable(self._words, positions)
+        return self._tables[key]
+
+    def _bucket_size(self, positions: list[int]) -> float:
+        """Expected index hashes in the bucket a query like the indexed ones falls into."""
+        key = tuple(positions)
+        if key not in self._bucket_sizes:
+            n, s = len(self._words), len(self._sample)
+            _, counts = np.unique(_chunk_values(self._sample, positions), return_counts=True)
+            skew = float((counts * counts).sum()) * n / (s * s)
+            self._bucket_sizes[key] = max(skew, n / 2.0 ** len(positions))
+        return self._bucket_sizes[key]
+
+    def _choose_plan(self, queries: int, max_distance: int) -> Plan | None:
+        """The cheapest chunking by the cost model of ``_choose_plan``, or None for brute force."""
+        n, width = len(self._words), self._words.shape[1]
+        best: Plan | None = None
+        best_cost = queries * (n * width * _NS_SCAN + _NS_QUERY)
+        for plan in _plans(width * 64, max_distance):
+            probes = [queries * _volume(len(positions), radius) for positions, radius in plan]
+            cost = 0.0
+            for (positions, _), count in zip(plan, probes, strict=True):
+                per_probe = _NS_PROBE if len(positions) <= _TABLE_MAX_BITS else _NS_SEARCH
+                built = tuple(positions) in self._tables
+                cost += _NS_MASK + (0 if built else n * _NS_CHUNK) + count * per_probe
+            if cost >= best_cost:
+                continue  # dearer even before verifying: skip sampling its buckets
+            for (positions, _), count in zip(plan, probes, strict=True):
+                cost += count * self._bucket_size(positions) * _NS_VERIFY
+            if cost < best_cost:
+                best, best_cost = plan, cost
+        return best
+
+
+def _brute_between(
+    queries: Words, columns: Words, max_distance: int, cancel: CancelToken
+) -> list[Pairs]:
+    """Every query compared with every indexed hash (``columns``: the index's words, transposed).
+
+    One query at a time over contiguous columns: 3-5x faster than broadcasting a block of
+    queries against the index, whose (block, n) temporaries fall out of the cache.
+    """
+    found = []
+    for row, query in enumerate(queries):
+        if row % 256 == 0:
+            cancel.check()
+        dist = _popcount(columns[0] ^ query[0]).astype(np.uint16)  # 256 bits overflow uint8
+        for col in range(1, len(columns)):
+            dist += _popcount(columns[col] ^ query[col])
+        hit = np.flatnonzero(dist <= max_distance)
+        found.append((np.full(len(hit), row, np.int64), hit, dist[hit].astype(np.int32)))
+    return found
+
+
 def group_by_distance(
     records: Sequence[ImageRecord],
     max_distance: int,
@@ -623,9 +794,24 @@ def _apart_test(
 
 def _make_group(nodes: _Nodes, ref: int, taken: list[tuple[int, int]]) -> Group:
     best, *copies = nodes.records(ref)
-    members = [GroupMember(best, Relation.REFERENCE, 0)]
-    members += [GroupMember(r, Relation.EXACT, 0) for r in copies]
-    near = [(d, best_first_key(r), r) for k, d in taken for r in nodes.records(k)]
-    near.sort(key=lambda item: item[:2])
-    members += [GroupMember(r, Relation.NEAR, d) for d, _, r in near]
+    return make_group(best, copies, [(d, r) for k, d in taken for r in nodes.records(k)])
+
+
+def make_group(
+    reference: ImageRecord,
+    exact: Iterable[ImageRecord],
+    near: Iterable[tuple[int, ImageRecord]],
+) -> Group:
+    """The one way members are labelled, for scans and for queries alike.
+
+    Args:
+        reference: the group's reference (a scan's best copy, or a query's photo).
+        exact: files with the reference's content, labelled EXACT at distance 0.
+        near: (distance, record) of the other files, labelled NEAR; listed nearest first,
+            then best copy first. ``pixels.label_same_pixels`` may relabel some later.
+    """
+    members = [GroupMember(reference, Relation.REFERENCE, 0)]
+    members += [GroupMember(r, Relation.EXACT, 0) for r in sorted(exact, key=best_first_key)]
+    ranked = sorted(((d, best_first_key(r), r) for d, r in near), key=lambda item: item[:2])
+    members += [GroupMember(r, Relation.NEAR, d) for d, _, r in ranked]
     return Group(tuple(members))

@@ -65,6 +65,7 @@ class FileInfo:
     path: Path
     size: int
     mtime_ns: int
+    links: int = 1  # st_nlink: names this file has on its file system, scanned or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,3 +193,7 @@ class ScanReport:
     problems: tuple[Problem, ...]
     stats: ScanStats
     cancelled: bool = False
+    # Hard links: trashing one name frees no space. Pairs (first path, its other names seen in
+    # this scan), in walk order; a tuple, not a dict, so the report stays hashable and picklable.
+    hard_links: tuple[tuple[Path, tuple[Path, ...]], ...] = ()
+    linked_elsewhere: frozenset[Path] = frozenset()  # scanned files with names outside the scan

@@ -106,18 +106,24 @@ def _ignore_folder(_: Path) -> None:
     pass
 
 
+def _ignore_hard_link(_first: Path, _other: Path) -> None:
+    pass
+
+
 def iter_image_files(
     roots: Sequence[Path],
     options: WalkOptions,
     *,
     on_problem: Callable[[Problem], None] = _ignore_problem,
     on_folder: Callable[[Path], None] = _ignore_folder,
+    on_hard_link: Callable[[Path, Path], None] = _ignore_hard_link,
 ) -> Iterator[FileInfo]:
     """Yield the image files under ``roots`` (folders, walked recursively, or single files).
 
     Order is deterministic: roots in the given order; in each folder its files by name, then
     its subfolders by name. Paths are absolute (not resolved: a symlinked root keeps its name).
-    A file reachable twice (hard links, overlapping roots) is yielded once, at its first path.
+    A file reachable twice (hard links, overlapping roots) is yielded once, at its first path;
+    ``FileInfo.links`` says how many names (hard links) it has in all.
 
     Args:
         roots: folders or files to scan.
@@ -125,9 +131,15 @@ def iter_image_files(
             subfolders are left out (``shallow_roots``).
         on_problem: receives folders and files that could not be read; the walk goes on.
         on_folder: called with each folder as it is entered, for progress display.
+        on_hard_link: called with (first path, other path) for each further hard link of a
+            yielded file met later in this walk (symlinks and the same path twice are not).
     """
     walker = _Walker(
-        options, on_problem, on_folder, track_all_files=len(roots) > 1 or options.follow_symlinks
+        options,
+        on_problem,
+        on_folder,
+        on_hard_link,
+        track_all_files=len(roots) > 1 or options.follow_symlinks,
     )
     shallow = {Path(os.path.abspath(root)) for root in options.shallow_roots}
     for root in roots:
@@ -143,19 +155,21 @@ class _Walker:
         options: WalkOptions,
         on_problem: Callable[[Problem], None],
         on_folder: Callable[[Path], None],
+        on_hard_link: Callable[[Path, Path], None],
         *,
         track_all_files: bool,
     ) -> None:
         self._options = options
         self._on_problem = on_problem
         self._on_folder = on_folder
+        self._on_hard_link = on_hard_link
         # With several roots, one may hold another, and a followed symlink reaches a file a
         # second time, so then every file's identity is remembered; otherwise only hard-linked
         # files (st_nlink > 1) can show up twice. (A symlink and its target listed as two
         # "exact copies" could send the real photo to the Trash while the link is kept.)
         self._track_all_files = track_all_files
         self._seen_folders: set[tuple[int, int]] = set()
-        self._seen_files: set[tuple[int, int]] = set()
+        self._seen_files: dict[tuple[int, int], str] = {}  # identity -> path yielded
 
     def _problem(self, path: str | Path, kind: ProblemKind, detail: str) -> None:
         self._on_problem(Problem(Path(path), kind, detail))
@@ -284,16 +298,20 @@ class _Walker:
             return None
         if not is_image_name(name) and not self._sniff(path):
             return None
-        if self._track_all_files or st.st_nlink > 1:
+        links = max(st.st_nlink, 1)  # 0 from DirEntry.stat() on Windows: not counted there
+        if self._track_all_files or links > 1:
             try:
                 key = _identity(path, st)
             except OSError as exc:
                 self._os_problem(path, exc, "file")
                 return None
-            if key in self._seen_files:
+            first = self._seen_files.get(key)
+            if first is not None:
+                if links > 1 and _distinct_names(first, path):
+                    self._on_hard_link(Path(first), Path(path))
                 return None
-            self._seen_files.add(key)
-        return FileInfo(Path(path), st.st_size, st.st_mtime_ns)
+            self._seen_files[key] = path
+        return FileInfo(Path(path), st.st_size, st.st_mtime_ns, links)
 
     def _sniff(self, path: str) -> bool:
         try:
@@ -316,6 +334,12 @@ def _identity(path: str, st: os.stat_result) -> tuple[int, int]:
     if st.st_ino == 0 and st.st_dev == 0:
         st = os.stat(path)
     return (st.st_dev, st.st_ino)
+
+
+def _distinct_names(first: str, other: str) -> bool:
+    """True if two paths to one file are two hard links, not one path met twice (overlapping
+    roots) nor a followed symlink (which adds no name to the file's link count)."""
+    return first != other and not os.path.islink(first) and not os.path.islink(other)
 
 
 def _has_hidden_attribute(entry: os.DirEntry[str]) -> bool:

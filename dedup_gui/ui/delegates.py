@@ -45,7 +45,7 @@ _MEMBER_THUMB_ROLES = (int(MemberRole.THUMBNAIL), int(MemberRole.THUMBNAIL_ERROR
 _GROUP_THUMB = models.GROUP_THUMB_PX
 _CARD_THUMB = models.MEMBER_THUMB_PX
 _CARD_PAD = 10
-_CARD_TEXT_LINES = 5
+_CARD_TEXT_LINES = 6  # name, size, date, folder, relation, hard-link note (often empty)
 
 
 # -- small painting helpers ---------------------------------------------------------------------
@@ -423,6 +423,9 @@ class MemberDelegate(QStyledItemDelegate):
                 (dim, KEEP_COLOUR if not _is_dark(palette) else accent),
             ),
         ]
+        link_note: str | None = index.data(MemberRole.LINK_NOTE)
+        if link_note:  # trashing this copy frees no space: say so where sizes are read
+            rows.append(([(link_note, True)], (dim, accent)))
         for segments, colours in rows:
             _draw_segments(painter, QPoint(left, y), width, segments, fonts, colours)
             y += line

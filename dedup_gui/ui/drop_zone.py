@@ -44,7 +44,6 @@ _PHOTO_SUFFIXES = frozenset(
     ]
 )
 
-PHOTOS_REFUSED = "Finding copies of single photos is coming; drop folders to scan them."
 READY_MESSAGE = ("Ready to scan", "Press “Scan for duplicates”, or drop more photo folders here.")
 SCANNING_MESSAGE = (
     "Looking for duplicates…",
@@ -55,36 +54,47 @@ ALL_HANDLED_MESSAGE = (
     "Every group of this scan has been handled. “Restore” puts moved photos back; "
     "“Scan” looks again.",
 )
-OTHER_REFUSED = "Only folders on this computer can be scanned; drop a photo folder here."
+OTHER_REFUSED = (
+    "Only folders and photos on this computer can be dropped: a folder to scan it, "
+    "photos to find their copies."
+)
 
 
 @dataclass(frozen=True, slots=True)
 class DropVerdict:
-    """What a drag carries: the local folders we take, and a hint when we take nothing."""
+    """What a drag carries: local folders (to scan) or else photos (to find their copies),
+    and a hint when we take nothing."""
 
     folders: tuple[Path, ...]
     hint: str | None
+    photos: tuple[Path, ...] = ()
 
     @property
     def is_accepted(self) -> bool:
-        return bool(self.folders)
+        return bool(self.folders or self.photos)
 
 
 def classify_drop(mime: QMimeData) -> DropVerdict:
-    """Local folders are accepted; photos and anything else are refused with a hint."""
+    """Local folders are taken to scan; failing those, photo files to look up; else a hint.
+
+    A drop of folders and photos together is a scan: the photos are left out (a folder can
+    hold them; a lookup cannot hold a folder).
+    """
     folders: list[Path] = []
-    photos = 0
+    photos: list[Path] = []
     for url in mime.urls() if mime.hasUrls() else ():
         if not url.isLocalFile():
             continue
         path = Path(url.toLocalFile())
         if path.is_dir():
             folders.append(path)
-        elif path.suffix.lower() in _PHOTO_SUFFIXES:
-            photos += 1
+        elif path.suffix.lower() in _PHOTO_SUFFIXES and path.is_file():
+            photos.append(path)
     if folders:
         return DropVerdict(tuple(folders), None)
-    return DropVerdict((), PHOTOS_REFUSED if photos else OTHER_REFUSED)
+    if photos:
+        return DropVerdict((), None, tuple(photos))
+    return DropVerdict((), OTHER_REFUSED)
 
 
 class DropZone(QWidget):
@@ -109,7 +119,8 @@ class DropZone(QWidget):
         self._title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._subtitle = QLabel(
             "Duplicate Photos finds exact copies, re-saved, resized and converted copies,\n"
-            "and shows them side by side. Nothing is moved until you say so."
+            "and shows them side by side. Nothing is moved until you say so.\n"
+            "Drop single photos to see whether your library already has them."
         )
         self._subtitle.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._subtitle.setForegroundRole(QPalette.ColorRole.PlaceholderText)

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from dedup_gui.core import export
+from dedup_gui.core.links import linked_paths
 from dedup_gui.core.model import Group, ScanReport
 
 
@@ -29,4 +30,4 @@ def export_text(groups: Sequence[Group], report: ScanReport | None, *, as_json: 
         return export.to_csv(groups)
     if report is None:
         return export.to_json(groups)
-    return export.to_json(groups, report.problems, report.stats)
+    return export.to_json(groups, report.problems, report.stats, linked=linked_paths(report))

@@ -34,6 +34,7 @@ from dedup_gui.ui.drop_zone import (
     classify_drop,
 )
 from dedup_gui.ui.export_file import ask_export_path, export_text
+from dedup_gui.ui.find_controller import FindController, FindResult
 from dedup_gui.ui.folder_panel import FolderPanel
 from dedup_gui.ui.interrupted_batch import InterruptedBanner, InterruptedBatches
 from dedup_gui.ui.models import GroupListModel, MemberModel
@@ -48,6 +49,10 @@ from dedup_gui.ui.window_actions import build_menus, build_toolbar, make_actions
 
 APP_TITLE = "Duplicate Photos"
 _PAGE_WELCOME, _PAGE_REVIEW = 0, 1
+_PHOTO_FILTER = (
+    "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.avif *.tif *.tiff *.gif *.bmp *.dng);;"
+    "All files (*)"
+)
 
 
 class MainWindow(QMainWindow):
@@ -73,6 +78,7 @@ class MainWindow(QMainWindow):
         self.groups = GroupListModel(self.decisions, self.thumbnails, self)
         self.members = MemberModel(self.decisions, self.thumbnails, self)
         self.scan_controller = ScanController(db_path, self)
+        self.find_controller = FindController(db_path, self)
         # The worker also forgets moved files in the store, with its own connection.
         self.action_controller = ActionController(self, db_path=db_path)
         self.cleanup = CleanupFlow(
@@ -138,6 +144,7 @@ class MainWindow(QMainWindow):
         a = self.actions_
         a.add_folder.triggered.connect(self.ask_for_folder)
         a.scan.triggered.connect(self.start_scan)
+        a.find.triggered.connect(self.ask_for_photos)
         a.apply_rule.triggered.connect(self.apply_rule)
         a.clear_marks.triggered.connect(self.clear_marks)
         a.trash.triggered.connect(self.trash_marked)
@@ -162,6 +169,16 @@ class MainWindow(QMainWindow):
         self.scan_controller.progressed.connect(self._on_scan_progressed)
         self.scan_controller.completed.connect(self._on_scan_completed)
         self.scan_controller.failed.connect(self._on_scan_failed)
+        self.find_controller.started.connect(self._update_state)
+        self.find_controller.completed.connect(self._on_find_completed)
+        self.find_controller.failed.connect(self._on_find_failed)
+        # The library changed: the next query loads its index again.
+        for changed in (
+            self.scan_controller.completed,
+            self.action_controller.trashed,
+            self.action_controller.restored,
+        ):
+            changed.connect(self.find_controller.invalidate)
 
         self.review.compare_requested.connect(self.compare_member)
         self.review.open_requested.connect(self.open_path)
@@ -259,6 +276,9 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
+        if verdict.photos:
+            self.find_copies(verdict.photos, how="dropped")
+            return
         self.add_folders(verdict.folders)
         if self.scan_controller.is_running:
             self.show_message("Added; the folders will be scanned with the next scan.")
@@ -299,6 +319,7 @@ class MainWindow(QMainWindow):
         if self._settings.auto_mark():
             self.decisions.apply_rule(report.groups)
         self.thumbnails.clear()
+        self.groups.set_links(report, members=self.members)
         self.groups.set_groups(report.groups)
         self.problems_view.set_problems(report.problems)
         found = human_count(report.stats.found, "photo")
@@ -316,6 +337,43 @@ class MainWindow(QMainWindow):
         self.scan_panel.hide()
         self._update_state()
         QMessageBox.warning(self, "The scan stopped", text)
+
+    # -- finding copies of photos -------------------------------------------------------------
+    def ask_for_photos(self) -> None:
+        start = self._settings.last_dialog_folder() or Path.home()
+        chosen, _ = QFileDialog.getOpenFileNames(
+            self, "Find copies of photos", str(start), _PHOTO_FILTER
+        )
+        if chosen:
+            self._settings.set_last_dialog_folder(Path(chosen[0]).parent)
+            self.find_copies([Path(p) for p in chosen], how="chose")
+
+    def find_copies(self, photos: Sequence[Path], *, how: str) -> bool:
+        """Looks the photos up in the library in the background; the answer replaces the view."""
+        if self.find_controller.is_running:
+            self.show_message("Still looking for the last photos' copies; try again in a moment.")
+            return False
+        request = self._settings.scan_request(self.folder_panel.folders())
+        self.find_controller.start([Path(p).absolute() for p in photos], request, how=how)
+        self.show_message(f"Looking for copies of {human_count(len(photos), 'photo')}…", 0)
+        return True
+
+    def _on_find_completed(self, result: FindResult) -> None:
+        report = result.as_report()
+        self._last_report = report  # export, problems and the empty page follow the answer
+        self.decisions.clear()  # the library's copies are shown, not proposed for the Trash
+        self.thumbnails.clear()
+        self.groups.set_links(report, members=self.members)
+        self.groups.set_groups(report.groups)
+        self.problems_view.set_problems(report.problems)
+        if not report.groups:
+            self.drop_zone.set_message("Not in your library", result.summary())
+        self.show_message(result.summary(), 0)
+        self._update_state()
+
+    def _on_find_failed(self, text: str) -> None:
+        self._update_state()
+        QMessageBox.warning(self, "Could not look for copies", text)
 
     def _on_action_progressed(self, done: int, total: int) -> None:
         self.show_message(f"Moving photos… {done:,} of {total:,}", 0)
@@ -416,6 +474,7 @@ class MainWindow(QMainWindow):
         a = self.actions_
         a.scan.setEnabled(has_folders and not scanning)
         a.add_folder.setEnabled(not scanning)
+        a.find.setEnabled(not self.find_controller.is_running)
         self.drop_zone.add_button.setEnabled(not scanning)
         self.folder_panel.set_scanning(scanning)
         for action in (a.apply_rule, a.clear_marks, a.export):
@@ -440,6 +499,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         # Cancel first, then wait: never block on a scan that was not told to stop.
         self.scan_controller.shutdown()
+        self.find_controller.shutdown()
         self.action_controller.shutdown()
         self._save_settings()
         event.accept()

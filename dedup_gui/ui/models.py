@@ -22,7 +22,8 @@ from PySide6.QtCore import (
 from dedup_gui.core.decisions import Decisions, Mark, is_protected
 from dedup_gui.core.formatting import describe_relation, display_name, display_path
 from dedup_gui.core.grouping import best_first_key
-from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation
+from dedup_gui.core.links import link_note, linked_paths, reclaimable_bytes
+from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation, ScanReport
 from dedup_gui.ui.thumbnail_loader import ThumbKey, ThumbnailLoader
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -67,6 +68,7 @@ class MemberRole(IntEnum):
     HIGHLIGHTS = _FIRST_ROLE + 5  # frozenset[str] of LARGEST, HIGHEST_RESOLUTION, ...
     THUMBNAIL_ERROR = _FIRST_ROLE + 6  # str | None
     RELATION_TEXT = _FIRST_ROLE + 7  # "exact copy", "98 % similar (distance 1)", ...
+    LINK_NOTE = _FIRST_ROLE + 8  # str | None: "hard link: also at 2 other places", ...
 
 
 def mark_at(index: AnyIndex) -> Mark | None:
@@ -95,8 +97,9 @@ class _GroupRow:
     bytes_reclaimable: int
 
     @classmethod
-    def of(cls, group: Group) -> _GroupRow:
-        return cls(group, group_kind(group), group.bytes_reclaimable)
+    def of(cls, group: Group, linked: AbstractSet[Path]) -> _GroupRow:
+        # Hard-linked files free nothing when trashed, so they are not counted.
+        return cls(group, group_kind(group), reclaimable_bytes(group, linked))
 
 
 class GroupListModel(QAbstractListModel):
@@ -116,13 +119,34 @@ class GroupListModel(QAbstractListModel):
         self._thumb_px = thumb_px
         self._rows: list[_GroupRow] = []
         self._row_by_reference: dict[Path, int] = {}
+        self._linked: frozenset[Path] = frozenset()
         loader.loaded.connect(self._on_loader_loaded)
 
     def set_groups(self, groups: Sequence[Group]) -> None:
         self.beginResetModel()
-        self._rows = [_GroupRow.of(g) for g in groups]
+        self._rows = [_GroupRow.of(g, self._linked) for g in groups]
         self._index_references()
         self.endResetModel()
+
+    def set_links(self, report: ScanReport, *, members: MemberModel | None = None) -> None:
+        """Takes the scan's hard links: linked files no longer count as space to reclaim.
+
+        Also hands them to ``members`` (the cards say which files are links), so the window
+        tells both models with one call. Works before or after ``set_groups``.
+        """
+        self._linked = linked_paths(report)
+        self._rows = [_GroupRow.of(r.group, self._linked) for r in self._rows]
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0), self.index(len(self._rows) - 1), [GroupRole.BYTES_RECLAIMABLE]
+            )
+        if members is not None:
+            members.set_links(report)
+
+    @property
+    def linked(self) -> frozenset[Path]:
+        """Files whose trashing frees no space (hard links), as ``core.links.linked_paths``."""
+        return self._linked
 
     def group_at(self, row: int) -> Group:
         return self._rows[row].group
@@ -158,7 +182,7 @@ class GroupListModel(QAbstractListModel):
         self._remove_rows(gone)
         new_rows = [old - bisect.bisect_left(gone, old) for old in changed]
         for row, group in zip(new_rows, changed.values(), strict=True):
-            self._rows[row] = _GroupRow.of(group)
+            self._rows[row] = _GroupRow.of(group, self._linked)
         self._index_references()
         if new_rows:  # one signal for the span: views repaint only what is visible anyway
             self.dataChanged.emit(self.index(min(new_rows)), self.index(max(new_rows)))
@@ -243,6 +267,9 @@ class MemberModel(QAbstractListModel):
         self._relation_texts: list[str] = []
         self._row_by_path: dict[Path, int] = {}
         self._hash_bits: int | None = None
+        self._hard_links: dict[Path, tuple[Path, ...]] = {}
+        self._linked_elsewhere: frozenset[Path] = frozenset()
+        self._link_notes: list[str | None] = []
         loader.loaded.connect(self._on_loader_loaded)
 
     @property
@@ -272,7 +299,21 @@ class MemberModel(QAbstractListModel):
         self._highlights = member_highlights(self._members)  # once per group, not in data()
         self._relation_texts = [describe_relation(m, self.hash_bits) for m in self._members]
         self._row_by_path = {m.record.path: i for i, m in enumerate(self._members)}
+        self._link_notes = self._notes()
         self.endResetModel()
+
+    def set_links(self, report: ScanReport) -> None:
+        """Takes the scan's hard links, for MemberRole.LINK_NOTE."""
+        self._hard_links = dict(report.hard_links)
+        self._linked_elsewhere = report.linked_elsewhere
+        self._link_notes = self._notes()
+        self._emit_all_changed([MemberRole.LINK_NOTE, Qt.ItemDataRole.ToolTipRole])
+
+    def _notes(self) -> list[str | None]:
+        return [
+            link_note(self._hard_links.get(p, ()), p in self._linked_elsewhere)
+            for p in (m.record.path for m in self._members)
+        ]
 
     def record_at(self, row: int) -> ImageRecord:
         return self._members[row].record
@@ -313,11 +354,13 @@ class MemberModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return display_name(record.path)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return display_path(record.path)
+            return self._tooltip(row)
         if role in (MemberRole.THUMBNAIL, Qt.ItemDataRole.DecorationRole):
             return self._loader.get_or_request(record.path, record.mtime_ns, self._thumb_px)
         if role == MemberRole.THUMBNAIL_ERROR:
             return self._loader.error_of(record.path, record.mtime_ns, self._thumb_px)
+        if role == MemberRole.LINK_NOTE:
+            return self._link_notes[row]
         if role == MemberRole.MARK:
             return self._decisions.mark_of(record.path)
         if role == MemberRole.RECORD:
@@ -331,6 +374,15 @@ class MemberModel(QAbstractListModel):
         if role == MemberRole.RELATION_TEXT:
             return self._relation_texts[row]
         return None
+
+    def _tooltip(self, row: int) -> str:
+        """The full path; for a hard link also its note and other names (the card elides)."""
+        path = self._members[row].record.path
+        note = self._link_notes[row]
+        if note is None:
+            return display_path(path)
+        others = "".join(f"\n{display_path(p)}" for p in self._hard_links.get(path, ()))
+        return f"{display_path(path)}\n{note}{others}"
 
     def setData(self, index: AnyIndex, value: Any, role: int = MemberRole.MARK) -> bool:
         """Sets a member's mark (a ``Mark``, its value string, or None to unmark).

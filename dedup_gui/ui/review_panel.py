@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from dedup_gui.core.decisions import Mark
 from dedup_gui.core.formatting import display_name, human_count, human_size
+from dedup_gui.core.links import reclaimable_bytes
 from dedup_gui.core.model import Group
 from dedup_gui.ui import icons
 from dedup_gui.ui.delegates import MemberDelegate, configure_group_view, configure_member_view
@@ -214,9 +215,10 @@ class ReviewPanel(QWidget):
             self.group_details.clear()
             return
         self.group_title.setText(display_name(group.reference.record.path))
+        reclaimable = reclaimable_bytes(group, self._groups.linked)  # hard links free nothing
         self.group_details.setText(
             f"{human_count(len(group.members), 'photo')} that look the same  ·  "
-            f"{human_size(group.bytes_reclaimable)} reclaimable by keeping one"
+            f"{human_size(reclaimable)} reclaimable by keeping one"
         )
 
     # -- members ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from dedup_gui.ui import icons
 class WindowActions:
     add_folder: QAction
     scan: QAction
+    find: QAction
     apply_rule: QAction
     clear_marks: QAction
     trash: QAction
@@ -52,6 +53,13 @@ def make_actions(window: QMainWindow) -> WindowActions:
     actions = WindowActions(
         add_folder=_action(window, "folder-add", "Add Folder…", "Add a folder to scan", "Ctrl+O"),
         scan=_action(window, "scan", "Scan", "Look for duplicates in the folders", "F5"),
+        find=_action(
+            window,
+            None,
+            "Find Copies of a Photo…",
+            "Choose photos and see whether the scanned library already has them",
+            QKeySequence.StandardKey.Find,
+        ),
         apply_rule=_action(
             window,
             "apply-rule",
@@ -115,6 +123,7 @@ def build_menus(window: QMainWindow, actions: WindowActions) -> None:
     file_menu = menus.addMenu("&File")
     file_menu.addAction(actions.add_folder)
     file_menu.addAction(actions.scan)
+    file_menu.addAction(actions.find)
     file_menu.addSeparator()
     file_menu.addAction(actions.export)
     file_menu.addSeparator()

@@ -18,7 +18,7 @@ from dedup_gui.core.model import Relation
 from dedup_gui.core.store import open_store
 from dedup_gui.ui.compare_dialog import CompareDialog
 from dedup_gui.ui.delegates import MemberDelegate
-from dedup_gui.ui.drop_zone import OTHER_REFUSED, PHOTOS_REFUSED
+from dedup_gui.ui.drop_zone import OTHER_REFUSED
 from dedup_gui.ui.main_window import MainWindow
 from dedup_gui.ui.models import MemberRole
 from dedup_gui.ui.settings import FolderEntry, Settings
@@ -187,12 +187,12 @@ def test_folder_list_edits_are_saved_and_protect_folders(
 @pytest.mark.parametrize(
     ("make_mime", "hint"),
     [
-        (lambda lib: _mime([lib / "a.jpg", lib / "c.jpg"]), PHOTOS_REFUSED),
+        (lambda lib: _mime([lib / "notes.txt"]), OTHER_REFUSED),
         (lambda lib: _mime(text="hello"), OTHER_REFUSED),
         (lambda lib: _mime([Path("/no/such/folder")]), OTHER_REFUSED),
         (lambda lib: _remote_mime(), OTHER_REFUSED),
     ],
-    ids=["photos", "text", "missing-folder", "remote-url"],
+    ids=["not-a-photo", "text", "missing-folder", "remote-url"],
 )
 def test_drops_other_than_local_folders_are_refused_with_a_hint(
     window: MainWindow, library: Path, make_mime: Callable[[Path], QMimeData], hint: str
