@@ -9,7 +9,7 @@ import os
 import platform
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -316,6 +316,52 @@ def _path(blob: bytes) -> Path:
     return Path(os.fsdecode(blob))
 
 
+# (path, size, mtime_ns, content_hash, perceptual_hash, width, height, format, date_taken)
+_RecordRow = tuple[bytes, int, int, bytes, bytes, int, int, str, str | None]
+
+
+class _StoredRecords(Mapping[Path, ImageRecord]):
+    """Stored records keyed by path text; each ``ImageRecord`` is built only when asked for.
+
+    A rescan asks once for every walked path. Building all records up front cost a second Path
+    per file, and parsing paths was most of the time of loading 100,000 rows; here a record
+    takes the caller's own Path (equal text, so an equal path). ``values()`` and ``items()``
+    build them all, as before.
+    """
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: dict[str, _RecordRow]) -> None:
+        self._rows = rows
+
+    def __getitem__(self, path: Path) -> ImageRecord:
+        row = self._rows[str(path)]  # str() of a Path is cached: forget_missing reuses it
+        return ImageRecord(path, *row[1:])  # columns in ImageRecord's field order
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, Path) and str(path) in self._rows
+
+    def __iter__(self) -> Iterator[Path]:
+        return (Path(text) for text in self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def values(self) -> ValuesView[ImageRecord]:
+        return self._materialised().values()
+
+    def items(self) -> ItemsView[Path, ImageRecord]:
+        return self._materialised().items()
+
+    def _materialised(self) -> dict[Path, ImageRecord]:
+        records: dict[Path, ImageRecord] = {}
+        with _gc_paused():
+            for text, row in self._rows.items():
+                path = Path(text)
+                records[path] = ImageRecord(path, *row[1:])
+        return records
+
+
 class HashStore:
     """One thread's connection to the library; made by ``open_store``, closed on ``with`` exit."""
 
@@ -350,8 +396,12 @@ class HashStore:
         return [] if rows == [("ok",)] else [str(row[0]) for row in rows]
 
     @_guarded
-    def load_records(self, settings: HashSettings) -> dict[Path, ImageRecord]:
-        """Every known file that has a perceptual hash for ``settings``, in one query."""
+    def load_records(self, settings: HashSettings) -> Mapping[Path, ImageRecord]:
+        """Every known file that has a perceptual hash for ``settings``, in one query.
+
+        Looking up one path is cheap; a record is only built when it is looked up (or when
+        ``values()``/``items()`` build them all).
+        """
         rows = self._conn.execute(
             """SELECT f.path, f.size, f.mtime_ns, c.content_hash, p.hash,
                       c.width, c.height, c.format, c.date_taken
@@ -360,12 +410,9 @@ class HashStore:
                JOIN perceptual p ON p.content_id = f.content_id AND p.settings_key = ?""",
             (settings.key,),
         ).fetchall()
-        records: dict[Path, ImageRecord] = {}
         with _gc_paused():
-            for blob, *rest in rows:
-                path = _path(blob)
-                records[path] = ImageRecord(path, *rest)  # columns in ImageRecord's field order
-        return records
+            # Keyed by text, which costs a decode; a Path would cost a parse (many times more).
+            return _StoredRecords({os.fsdecode(row[0]): row for row in rows})
 
     @_guarded
     def load_problems(self) -> dict[Path, tuple[int, int, Problem]]:
@@ -507,17 +554,18 @@ class HashStore:
 
     @_guarded
     def pixel_digests(self, content_hashes: Iterable[bytes]) -> dict[bytes, bytes]:
-        """Cached decoded-pixel digests of these contents, for those that have one."""
-        result: dict[bytes, bytes] = {}
-        for content_hash in content_hashes:
-            row = self._conn.execute(
-                "SELECT pixel_digest FROM contents"
-                " WHERE content_hash = ? AND pixel_digest IS NOT NULL",
-                (content_hash,),
-            ).fetchone()
-            if row is not None:
-                result[content_hash] = row[0]
-        return result
+        """Cached decoded-pixel digests of these contents, for those that have one.
+
+        One pass over the (few) cached digests instead of one SELECT per content: a rescan
+        asks for every same-pixels candidate of the library at once.
+        """
+        wanted = set(content_hashes)
+        if not wanted:
+            return {}
+        rows = self._conn.execute(
+            "SELECT content_hash, pixel_digest FROM contents WHERE pixel_digest IS NOT NULL"
+        )
+        return {content_hash: digest for content_hash, digest in rows if content_hash in wanted}
 
     @_guarded
     def put_pixel_digests(self, digests: Mapping[bytes, bytes]) -> None:
