@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dedup_gui.core.grouping import find_candidate_pairs, group_by_distance
+from dedup_gui.core.grouping import group_by_distance
+from dedup_gui.core.hamming import find_candidate_pairs
 from dedup_gui.core.model import ImageRecord
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_grouping import make_hashes, make_records
-from dedup_gui.core.grouping import find_candidate_pairs
+from dedup_gui.core.hamming import find_candidate_pairs
 from dedup_gui.core.model import HashSettings, ImageRecord
 from dedup_gui.core.query import LibraryIndex
 from dedup_gui.core.store import open_store

@@ -1,7 +1,7 @@
 """Finds the library's copies of given photos, which are hashed but not added to it. No Qt.
 
 The scanned library is an index: ``LibraryIndex.load`` reads it once, and ``find`` answers with
-the same candidate search (``grouping.HashIndex``) and labels (``grouping.make_group``,
+the same candidate search (``hamming.HashIndex``) and labels (``grouping.make_group``,
 ``pixels.label_same_pixels``) as a scan's groups.
 """
 
@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup_gui.core.cancel import CancelToken, NeverCancelled, ProgressThrottle
-from dedup_gui.core.grouping import HashIndex, make_group
+from dedup_gui.core.grouping import make_group
+from dedup_gui.core.hamming import HashIndex
 from dedup_gui.core.hashing import (
     HashResult,
     HashTask,

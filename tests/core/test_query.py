@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dedup_gui.core import grouping
+from dedup_gui.core import hamming
 from dedup_gui.core.cancel import Cancelled, CancelToken
-from dedup_gui.core.grouping import HashIndex, group_by_distance
+from dedup_gui.core.grouping import group_by_distance
+from dedup_gui.core.hamming import HashIndex
 from dedup_gui.core.model import (
     Group,
     HashAlgorithm,
@@ -210,7 +211,7 @@ def test_hash_index_equals_brute_force(
     monkeypatch: pytest.MonkeyPatch, search: str, n: int, queries: int, nbytes: int, threshold: int
 ) -> None:
     if search != "chosen":
-        monkeypatch.setattr(grouping, "_NS_SCAN", 10**9 if search == "indexed" else 0)
+        monkeypatch.setattr(hamming, "_NS_SCAN", 10**9 if search == "indexed" else 0)
     rng = np.random.default_rng(n + queries)
     index = rng.integers(0, 256, (n, nbytes), dtype=np.uint8)
     index[n // 2 : n // 2 + 30] = index[0]  # many equal hashes
