@@ -170,6 +170,16 @@ class ThumbnailLoader(QObject):
         self._cache.clear()
         self._errors.clear()
 
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Drops queued jobs and waits for running ones: their signal relay must outlive them.
+
+        Closing the window while thumbnails were decoding let a job emit on a deleted relay,
+        which aborted the process.
+        """
+        self._pool.clear()
+        if isinstance(self._pool, QThreadPool):
+            self._pool.waitForDone(timeout_ms)
+
     def __len__(self) -> int:
         return len(self._cache)
 

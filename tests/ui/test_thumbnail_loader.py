@@ -119,3 +119,19 @@ def test_real_thread_pool(qtbot: QtBot, tmp_path: Path) -> None:
     for key in pending:
         pixmap = loader.get_or_request(*key)
         assert pixmap is not None and pixmap.width() == 48
+
+
+def test_shutdown_leaves_no_job_running(qtbot: QtBot, tmp_path: Path) -> None:
+    # A job still decoding when the window closed emitted on a deleted relay and aborted the app.
+    from PySide6.QtCore import QThreadPool
+
+    photos = [write_photo(tmp_path / f"p{i}.jpg", width=800, height=600, seed=i) for i in range(12)]
+    loader = ThumbnailLoader()
+    for photo in photos:
+        assert loader.get_or_request(photo, photo.stat().st_mtime_ns, 220) is None
+    pool = loader.pool
+    assert isinstance(pool, QThreadPool)
+
+    loader.shutdown()
+
+    assert pool.activeThreadCount() == 0
