@@ -42,12 +42,23 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("folders", nargs="*", type=Path, help="folders to scan right away")
     parser.add_argument("--demo", action="store_true", help="open the app on a sample library")
     parser.add_argument("--db", type=Path, help="database file (default: in your user data folder)")
+    entry = parser.add_mutually_exclusive_group()
+    entry.add_argument(
+        "--install-desktop-entry", action="store_true", help="add dedup-gui to the app menu"
+    )
+    entry.add_argument(
+        "--remove-desktop-entry", action="store_true", help="remove it from the app menu"
+    )
     parser.add_argument("--version", action="version", version=f"dedup-gui {__version__}")
     return parser
 
 
 def _gui_main(args: list[str]) -> int:
     options = _gui_parser().parse_args(args)
+    if options.install_desktop_entry or options.remove_desktop_entry:
+        from dedup_gui.desktop_entry import run_cli
+
+        return run_cli(install=options.install_desktop_entry)
     try:
         from dedup_gui.ui.app import run_app
     except ImportError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ctypes.util
+import ctypes
 import logging
 import logging.handlers
 import os
@@ -85,8 +85,9 @@ def xcb_plugin_error() -> str | None:
         return None  # a system Qt elsewhere: let Qt decide
     try:
         ctypes.CDLL(str(plugin))
-        if ctypes.util.find_library("xcb-cursor") is None:  # loaded at run time, not linked
-            return "libxcb-cursor.so.0: cannot open shared object file"
+        # Loaded by Qt at run time, not linked, so the plugin's load does not prove it is there.
+        # Load it the way Qt will (find_library would miss the copy a desktop bundle ships).
+        ctypes.CDLL("libxcb-cursor.so.0")
     except OSError as exc:
         return str(exc)
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,6 +54,8 @@ _PHOTO_FILTER = (
     "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.avif *.tif *.tiff *.gif *.bmp *.dng);;"
     "All files (*)"
 )
+
+log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
@@ -323,6 +326,12 @@ class MainWindow(QMainWindow):
         self.groups.set_groups(report.groups)
         self.problems_view.set_problems(report.problems)
         found = human_count(report.stats.found, "photo")
+        log.info(
+            "Scan finished: %s checked, %d groups, %d problems",
+            found,
+            len(report.groups),
+            len(report.problems),
+        )
         if report.groups:
             self.show_message(f"Scan finished: {found} checked.", 0)
         else:
@@ -501,5 +510,6 @@ class MainWindow(QMainWindow):
         self.scan_controller.shutdown()
         self.find_controller.shutdown()
         self.action_controller.shutdown()
+        self.thumbnails.shutdown()
         self._save_settings()
         event.accept()
