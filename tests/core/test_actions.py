@@ -340,3 +340,34 @@ def test_gio_names_and_relative_paths_are_found(tmp_path: Path) -> None:
     assert info == TrashInfo(b"pics/a.b.png", "2024-01-02T03:04:05")
     assert info_points_to(info, original, tmp_path)
     assert not info_points_to(info, original, tmp_path / "pics")
+
+
+def test_a_file_on_another_drive_goes_to_its_trash_folder_and_comes_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # send2trash puts files on other mounts into $topdir/.Trash-$uid; undo must find them there.
+    import subprocess
+
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(drive)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("needs permission to mount a tmpfs (run as root)")
+    try:
+        monkeypatch.setenv("HOME", str(tmp_path))  # the home Trash is on another device
+        record = make_image(drive / "photos" / "a.png")
+        original = record.path.read_bytes()
+
+        [done] = trash_files([record]).done
+
+        trash = drive / f".Trash-{os.getuid()}"
+        assert done.trashed_as == trash / "files" / "a.png" and done.trashed_as.is_file()
+        assert done.info_file == trash / "info" / "a.png.trashinfo"
+        assert not record.path.exists()
+        report = restore_files([done])
+        assert report.restored == (record.path,)
+        assert record.path.read_bytes() == original and not done.info_file.exists()
+    finally:
+        subprocess.run(["umount", str(drive)], check=False)
