@@ -73,8 +73,6 @@ def _gui_main(args: list[str]) -> int:
 
 
 def _scan_parser() -> argparse.ArgumentParser:
-    from dedup_gui.core.model import DEFAULT_MAX_DISTANCE, HashAlgorithm
-
     parser = argparse.ArgumentParser(
         prog="dedup-gui scan",
         description="Scan folders for duplicate photos and print the groups (nothing is changed).",
@@ -83,6 +81,23 @@ def _scan_parser() -> argparse.ArgumentParser:
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print groups as JSON")
     fmt.add_argument("--csv", action="store_true", help="print one CSV row per group member")
+    add_library_options(parser)
+    parser.add_argument(
+        "--exclude", action="append", default=[], metavar="PATTERN", help="skip matching paths"
+    )
+    parser.add_argument("--min-size", type=int, default=0, metavar="BYTES", help="skip smaller")
+    parser.add_argument("--include-hidden", action="store_true", help="scan hidden folders too")
+    parser.add_argument("--follow-symlinks", action="store_true", help="follow symlinked folders")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, metavar="SECONDS", help="time limit per file"
+    )
+    return parser
+
+
+def add_library_options(parser: argparse.ArgumentParser) -> None:
+    """Options every headless command shares: the database, hash settings, workers, output."""
+    from dedup_gui.core.model import DEFAULT_MAX_DISTANCE, HashAlgorithm
+
     parser.add_argument("--db", type=Path, help="database file (default: in your user data folder)")
     parser.add_argument(
         "--threshold",
@@ -95,21 +110,11 @@ def _scan_parser() -> argparse.ArgumentParser:
         "--algorithm",
         choices=[a.value for a in HashAlgorithm],
         default=HashAlgorithm.PHASH.value,
-        help="perceptual hash (default phash)",
+        help="perceptual hash; find and import-check need the library's (default phash)",
     )
     parser.add_argument("--hash-size", type=int, default=8, help="hash size (default 8: 64 bits)")
-    parser.add_argument(
-        "--exclude", action="append", default=[], metavar="PATTERN", help="skip matching paths"
-    )
-    parser.add_argument("--min-size", type=int, default=0, metavar="BYTES", help="skip smaller")
-    parser.add_argument("--include-hidden", action="store_true", help="scan hidden folders too")
-    parser.add_argument("--follow-symlinks", action="store_true", help="follow symlinked folders")
     parser.add_argument("--workers", type=int, help="decoding processes (default: one per core)")
-    parser.add_argument(
-        "--timeout", type=float, default=60.0, metavar="SECONDS", help="time limit per file"
-    )
     parser.add_argument("-o", "--output", type=Path, help="write the result to this file")
-    return parser
 
 
 def _scan_main(args: list[str]) -> int:

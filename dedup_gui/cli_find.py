@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dedup_gui.cli import _cancel_on_interrupt
+from dedup_gui.cli import _cancel_on_interrupt, add_library_options
 from dedup_gui.core.actions import ActionReport, move_files, trash_files
 from dedup_gui.core.cancel import Cancelled, CancelToken
 from dedup_gui.core.errors import DedupError
@@ -26,7 +26,6 @@ from dedup_gui.core.export import path_text
 from dedup_gui.core.formatting import human_count, human_size
 from dedup_gui.core.journal import StoreJournal
 from dedup_gui.core.model import (
-    DEFAULT_MAX_DISTANCE,
     Group,
     GroupMember,
     HashAlgorithm,
@@ -52,26 +51,6 @@ def main(command: str, args: list[str]) -> int:
     return _import_check_main(args)
 
 
-def _common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="the library's database (default: your user one)")
-    parser.add_argument(
-        "--threshold",
-        type=int,
-        default=DEFAULT_MAX_DISTANCE,
-        metavar="BITS",
-        help=f"max Hamming distance for near-duplicates (default {DEFAULT_MAX_DISTANCE})",
-    )
-    parser.add_argument(
-        "--algorithm",
-        choices=[a.value for a in HashAlgorithm],
-        default=HashAlgorithm.PHASH.value,
-        help="perceptual hash the library was scanned with (default phash)",
-    )
-    parser.add_argument("--hash-size", type=int, default=8, help="hash size (default 8)")
-    parser.add_argument("--workers", type=int, help="decoding processes (default: one per core)")
-    parser.add_argument("-o", "--output", type=Path, help="write the result to this file")
-
-
 _EPILOG = "Exit status: 0 a copy was found, 1 none was, 2 usage error or failure."
 
 
@@ -87,7 +66,7 @@ def _find_parser() -> argparse.ArgumentParser:
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the answer as JSON")
     fmt.add_argument("--csv", action="store_true", help="print one CSV row per copy (or new photo)")
-    _common_options(parser)
+    add_library_options(parser)
     return parser
 
 
@@ -110,7 +89,7 @@ def _import_check_parser() -> argparse.ArgumentParser:
         help="also move photos that are only similar to a library photo",
     )
     parser.add_argument("--json", action="store_true", help="print the answer as JSON")
-    _common_options(parser)
+    add_library_options(parser)
     return parser
 
 

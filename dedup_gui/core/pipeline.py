@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 from dedup_gui.core.cancel import Cancelled, CancelToken, NeverCancelled, ProgressThrottle
+from dedup_gui.core.gc_pause import gc_paused
 from dedup_gui.core.grouping import group_by_distance
 from dedup_gui.core.hashing import (
     HashResult,
@@ -263,7 +262,7 @@ def _reuse_unchanged(scan: _Scan, files: Sequence[FileInfo]) -> list[FileInfo]:
     known_problems = scan.store.load_problems()
     reused: list[ImageRecord] = []
     to_hash: list[FileInfo] = []
-    with _gc_paused():
+    with gc_paused():
         for info in files:
             record = stored.get(info.path)
             if record is not None and record.size == info.size and record.mtime_ns == info.mtime_ns:
@@ -277,22 +276,6 @@ def _reuse_unchanged(scan: _Scan, files: Sequence[FileInfo]) -> list[FileInfo]:
     scan.records.extend(reused)
     scan.reused += len(reused)
     return to_hash
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cycle collector while making one object per file, none of them in a cycle.
-
-    Otherwise it walks the whole growing heap again and again: a quarter of the time of
-    reusing 100,000 unchanged files. Restarts it only if it was running.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _hash_in_pool(

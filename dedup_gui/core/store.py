@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import gc
 import logging
 import os
 import platform
@@ -19,6 +18,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 import platformdirs
 
 from dedup_gui.core.errors import StoreError, StoreTooNew
+from dedup_gui.core.gc_pause import gc_paused
 from dedup_gui.core.journal import BatchKind, FileState, JournalBatch, JournalFile
 from dedup_gui.core.model import FileInfo, HashSettings, ImageRecord, Problem, ProblemKind
 
@@ -292,22 +292,6 @@ def _guarded(
     return wrapper
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cycle collector while building many objects that form no cycles.
-
-    Otherwise it runs again and again over the growing heap: a third of the time of loading
-    100,000 records. Only restarts it if it was running (another caller may have paused it).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _blob(path: Path) -> bytes:
     return os.fsencode(str(path))
 
@@ -355,7 +339,7 @@ class _StoredRecords(Mapping[Path, ImageRecord]):
 
     def _materialised(self) -> dict[Path, ImageRecord]:
         records: dict[Path, ImageRecord] = {}
-        with _gc_paused():
+        with gc_paused():
             for text, row in self._rows.items():
                 path = Path(text)
                 records[path] = ImageRecord(path, *row[1:])
@@ -410,7 +394,7 @@ class HashStore:
                JOIN perceptual p ON p.content_id = f.content_id AND p.settings_key = ?""",
             (settings.key,),
         ).fetchall()
-        with _gc_paused():
+        with gc_paused():
             # Keyed by text, which costs a decode; a Path would cost a parse (many times more).
             return _StoredRecords({os.fsdecode(row[0]): row for row in rows})
 
