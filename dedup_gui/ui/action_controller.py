@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from dedup_gui.core.actions import (
     ActionReport,
@@ -23,7 +23,7 @@ from dedup_gui.core.formatting import describe_error
 from dedup_gui.core.journal import StoreJournal
 from dedup_gui.core.model import ImageRecord
 from dedup_gui.core.store import HashStore, open_store
-from dedup_gui.ui.scan_controller import WorkerThread
+from dedup_gui.ui.background import BackgroundJob
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +95,11 @@ class ActionController(QObject):
         core.journal) and forgets the files moved away."""
         super().__init__(parent)
         self._db_path = db_path
-        self._cancel: CancelToken | None = None
-        self._is_running = False
-        self._runner: WorkerThread | None = None
+        self._job = BackgroundJob(self, "files", "a file action is already running")
 
     @property
     def is_running(self) -> bool:
-        return self._is_running
+        return self._job.is_running
 
     def trash(self, records: Sequence[ImageRecord], protected_roots: Sequence[Path] = ()) -> None:
         """Sends ``records`` to the Trash (each only if unchanged since the scan)."""
@@ -125,8 +123,7 @@ class ActionController(QObject):
         self._start(restore_files, tuple(files))
 
     def cancel(self) -> None:
-        if self._cancel is not None:
-            self._cancel.cancel()
+        self._job.cancel()
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancels (the file being moved finishes), then waits up to ``timeout_ms``.
@@ -134,51 +131,28 @@ class ActionController(QObject):
         Returns:
             True if no action thread is left running.
         """
-        self.cancel()
-        self._is_running = False
-        if not self._reap(timeout_ms):
-            return False
-        QCoreApplication.removePostedEvents(self, QEvent.Type.MetaCall)
-        return True
+        return self._job.shutdown(timeout_ms)
 
     def _start(self, function: Job, items: tuple[Any, ...], **options: Any) -> None:
-        if self._is_running:
-            raise RuntimeError("a file action is already running")
-        self._reap(timeout_ms=-1)  # the last action has returned from run(): immediate
-
         def job(**kwargs: Any) -> ActionReport | RestoreReport:
             return function(items, **options, **kwargs)
 
-        self._cancel = CancelToken()
-        worker = ActionWorker(job, self._cancel, self._db_path)
+        worker = ActionWorker(job, self._job.begin(), self._db_path)
         worker.progressed.connect(self._on_worker_progressed)
         worker.completed.connect(self._on_worker_completed)
         worker.failed.connect(self._on_worker_failed)
-        self._runner = WorkerThread(worker, worker.run, (worker.completed, worker.failed), "files")
-        self._is_running = True
-        self._runner.start()
+        self._job.launch(worker, worker.run, (worker.completed, worker.failed))
         self.started.emit()
-
-    def _reap(self, timeout_ms: int) -> bool:
-        if self._runner is None:
-            return True
-        if not self._runner.stop(timeout_ms):
-            log.warning("the file action did not stop within %d ms", timeout_ms)
-            return False
-        self._runner = None
-        return True
 
     @Slot(int, int)
     def _on_worker_progressed(self, done: int, total: int) -> None:
-        if self._is_running:
+        if self._job.is_current():
             self.progressed.emit(done, total)
 
     @Slot(object)
     def _on_worker_completed(self, report: ActionReport | RestoreReport) -> None:
-        if not self._is_running:
+        if not self._job.finish():
             return
-        self._is_running = False
-        self._cancel = None
         if isinstance(report, RestoreReport):
             self.restored.emit(report)
         else:
@@ -186,7 +160,5 @@ class ActionController(QObject):
 
     @Slot(str)
     def _on_worker_failed(self, message: str) -> None:
-        if self._is_running:
-            self._is_running = False
-            self._cancel = None
+        if self._job.finish():
             self.failed.emit(message)

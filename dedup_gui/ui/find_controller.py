@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from dedup_gui.core.cancel import Cancelled, CancelToken
 from dedup_gui.core.formatting import describe_error, display_name, human_count
 from dedup_gui.core.model import Group, Problem, ScanReport, ScanRequest, ScanStats
 from dedup_gui.core.query import LibraryIndex, find_copies, hash_photos
 from dedup_gui.core.store import open_store
-from dedup_gui.ui.scan_controller import WorkerThread
+from dedup_gui.ui.background import BackgroundJob
 
 log = logging.getLogger(__name__)
 
@@ -142,13 +142,11 @@ class FindController(QObject):
         self._index: LibraryIndex | None = None
         self._library_version = 0  # bumped by invalidate(): an index loaded before is stale
         self._run_version = 0
-        self._cancel: CancelToken | None = None
-        self._runner: WorkerThread | None = None
-        self._is_running = False
+        self._job = BackgroundJob(self, "find", "a query is already running")
 
     @property
     def is_running(self) -> bool:
-        return self._is_running
+        return self._job.is_running
 
     @property
     def has_index(self) -> bool:
@@ -160,18 +158,13 @@ class FindController(QObject):
         Raises:
             RuntimeError: a query is already running.
         """
-        if self._is_running:
-            raise RuntimeError("a query is already running")
-        self._reap(timeout_ms=-1)  # the last run has returned from run(): this is immediate
-        self._cancel = CancelToken()
+        cancel = self._job.begin()
         self._run_version = self._library_version
-        worker = FindWorker(paths, request, self._db_path, self._index, how, self._cancel)
+        worker = FindWorker(paths, request, self._db_path, self._index, how, cancel)
         worker.index_loaded.connect(self._on_worker_index_loaded)
         worker.completed.connect(self._on_worker_completed)
         worker.failed.connect(self._on_worker_failed)
-        self._runner = WorkerThread(worker, worker.run, (worker.completed, worker.failed), "find")
-        self._is_running = True
-        self._runner.start()
+        self._job.launch(worker, worker.run, (worker.completed, worker.failed))
         self.started.emit()
 
     def invalidate(self) -> None:
@@ -181,38 +174,19 @@ class FindController(QObject):
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancels, then waits up to ``timeout_ms`` for the thread; no signal follows."""
-        if self._cancel is not None:
-            self._cancel.cancel()
-        self._is_running = False
-        stopped = self._reap(timeout_ms)
-        if stopped:
-            QCoreApplication.removePostedEvents(self, QEvent.Type.MetaCall)
-        return stopped
-
-    def _reap(self, timeout_ms: int) -> bool:
-        if self._runner is None:
-            return True
-        if not self._runner.stop(timeout_ms):
-            log.warning("the query did not stop within %d ms", timeout_ms)
-            return False
-        self._runner = None
-        return True
+        return self._job.shutdown(timeout_ms)
 
     @Slot(object)
     def _on_worker_index_loaded(self, index: LibraryIndex) -> None:
-        if self._is_running and self._run_version == self._library_version:
+        if self._job.is_current() and self._run_version == self._library_version:
             self._index = index
 
     @Slot(object)
     def _on_worker_completed(self, result: FindResult) -> None:
-        if self._is_running:
-            self._is_running = False
-            self._cancel = None
+        if self._job.finish():
             self.completed.emit(result)
 
     @Slot(str)
     def _on_worker_failed(self, message: str) -> None:
-        if self._is_running:
-            self._is_running = False
-            self._cancel = None
+        if self._job.finish():
             self.failed.emit(message)
