@@ -61,6 +61,24 @@ def qt_missing_message(error: str) -> str:
     )
 
 
+NO_DISPLAY_MESSAGE = (
+    "dedup-gui: no display to show the window on (neither DISPLAY nor WAYLAND_DISPLAY is set).\n"
+    "Start it from a desktop session, or scan without a window: dedup-gui scan FOLDER --json"
+)
+
+
+def no_display() -> bool:
+    """True on Linux/BSD when there is no X11 or Wayland session and no platform was chosen.
+
+    Qt would abort the process with a message about plugins, which misleads more than it helps.
+    """
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return False
+    return not any(
+        os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    )
+
+
 def xcb_plugin_error() -> str | None:
     """Why Qt's X11 (xcb) plugin cannot load, if Qt would pick it; None if it can (or won't).
 
@@ -158,6 +176,9 @@ def run_app(
             the user's settings and database are not touched.
         db_path: the database file; default is the user's data folder.
     """
+    if no_display():
+        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+        return 1
     plugin_error = xcb_plugin_error()
     if plugin_error is not None:
         print(qt_missing_message(plugin_error), file=sys.stderr)

@@ -38,3 +38,17 @@ def test_a_database_from_a_newer_version_is_refused_untouched(qapp: object, tmp_
     with pytest.raises(StoreTooNew):
         _make_window(qapp, [], None, db)  # type: ignore[arg-type]
     assert db.read_bytes() == before
+
+
+def test_without_a_display_the_app_says_so_instead_of_aborting() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.pop("QT_QPA_PLATFORM", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "dedup_gui"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "no display" in result.stderr and "dedup-gui scan" in result.stderr
