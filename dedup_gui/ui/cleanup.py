@@ -105,6 +105,11 @@ class CleanupFlow(QObject):
                 return None
         return records
 
+    def _bytes_freed(self, records: Sequence[ImageRecord]) -> int:
+        """What moving ``records`` frees: a hard-linked file's bytes stay under its other names."""
+        linked = self._groups.linked
+        return sum(r.size for r in records if r.path not in linked)
+
     def trash_marked(self, protected_roots: Sequence[Path]) -> bool:
         """Asks, then sends the marked photos to the Trash in the background."""
         if self._controller.is_running:
@@ -112,7 +117,7 @@ class CleanupFlow(QObject):
         records = self.records_to_move()
         if records is None:
             return False
-        total = sum(r.size for r in records)
+        total = self._bytes_freed(records)
         if not self.confirm(
             "Move to Trash?",
             f"Move {human_count(len(records), 'photo')} ({human_size(total)}) to the Trash?\n\n"
@@ -130,7 +135,7 @@ class CleanupFlow(QObject):
         records = self.records_to_move()
         if records is None:
             return False
-        total = sum(r.size for r in records)
+        total = self._bytes_freed(records)
         if not self.confirm(
             "Move to folder?",
             f"Move {human_count(len(records), 'photo')} ({human_size(total)}) to {destination}?",

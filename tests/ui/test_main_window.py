@@ -318,6 +318,27 @@ def test_trash_moves_marked_files_and_undo_restores_them(
     assert not window.actions_.restore.isEnabled()
 
 
+def test_the_trash_question_counts_no_space_for_a_hard_linked_copy(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    import os
+
+    photos = tmp_path / "linked"
+    write_photo(photos / "a.jpg", seed=3)
+    copy = photos / "b.jpg"
+    shutil.copyfile(photos / "a.jpg", copy)
+    os.link(copy, tmp_path / "elsewhere.jpg")  # b's bytes stay under this name when b goes
+    scan_by_drop(qtbot, window, [photos])
+    assert window.decisions.mark_of(copy) is Mark.TRASH
+    questions: list[str] = []
+    window.confirm = lambda title, text: bool(questions.append(text))  # answer no
+
+    window.actions_.trash.trigger()
+
+    assert len(questions) == 1 and "(0 bytes)" in questions[0]
+    assert copy.exists()
+
+
 @pytest.mark.parametrize("trash_every_copy", [False, True])
 def test_a_group_with_every_photo_marked_needs_an_extra_yes(
     qtbot: QtBot, window: MainWindow, library: Path, trash_every_copy: bool
