@@ -105,24 +105,32 @@ class CleanupFlow(QObject):
                 return None
         return records
 
-    def _bytes_freed(self, records: Sequence[ImageRecord]) -> int:
-        """What moving ``records`` frees: a hard-linked file's bytes stay under its other names."""
+    def _confirmed_records(
+        self, title: str, where: str, note: str = ""
+    ) -> list[ImageRecord] | None:
+        """The marked photos to move once the user said yes; None if busy, none, or a no.
+
+        ``where`` ends the question ("the Trash", a folder); the size counts only what moving
+        frees: a hard-linked file's bytes stay under its other names.
+        """
+        if self._controller.is_running:
+            return None
+        records = self.records_to_move()
+        if records is None:
+            return None
         linked = self._groups.linked
-        return sum(r.size for r in records if r.path not in linked)
+        freed = sum(r.size for r in records if r.path not in linked)
+        question = f"Move {human_count(len(records), 'photo')} ({human_size(freed)}) to {where}?"
+        return records if self.confirm(title, question + note) else None
 
     def trash_marked(self, protected_roots: Sequence[Path]) -> bool:
         """Asks, then sends the marked photos to the Trash in the background."""
-        if self._controller.is_running:
-            return False
-        records = self.records_to_move()
-        if records is None:
-            return False
-        total = self._bytes_freed(records)
-        if not self.confirm(
+        records = self._confirmed_records(
             "Move to Trash?",
-            f"Move {human_count(len(records), 'photo')} ({human_size(total)}) to the Trash?\n\n"
-            "You can put them back with “Restore last trashed” or from the Trash.",
-        ):
+            "the Trash",
+            "\n\nYou can put them back with “Restore last trashed” or from the Trash.",
+        )
+        if records is None:
             return False
         self._start("Trash")
         self._controller.trash(records, tuple(protected_roots))
@@ -130,16 +138,8 @@ class CleanupFlow(QObject):
 
     def move_marked(self, destination: Path, protected_roots: Sequence[Path]) -> bool:
         """Like trash_marked, into ``destination`` (for drives without a Trash)."""
-        if self._controller.is_running:
-            return False
-        records = self.records_to_move()
+        records = self._confirmed_records("Move to folder?", str(destination))
         if records is None:
-            return False
-        total = self._bytes_freed(records)
-        if not self.confirm(
-            "Move to folder?",
-            f"Move {human_count(len(records), 'photo')} ({human_size(total)}) to {destination}?",
-        ):
             return False
         self._start(str(destination))
         self._controller.move(records, destination, tuple(protected_roots))
