@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, IntEnum
 from pathlib import Path
 
 # Hamming distance (of 64 bits) at or under which two images are called near-duplicates.
@@ -56,6 +56,8 @@ class ScanRequest:
     max_distance: int = DEFAULT_MAX_DISTANCE
     workers: int | None = None  # decoding processes; None means one per core
     per_file_timeout_s: float = 60.0  # a decoder that hangs longer costs that one file
+    match_turned: bool = True  # also group copies rotated by 90/180/270 degrees or mirrored
+    pairs_as_duplicates: bool = False  # a RAW and its same-named JPEG may be marked duplicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,29 @@ class FileInfo:
     size: int
     mtime_ns: int
     links: int = 1  # st_nlink: names this file has on its file system, scanned or not
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoFacts:
+    """What photographers choose a copy by, from EXIF, the ICC profile and XMP.
+
+    None (or False) means the file does not record it.
+    """
+
+    camera: str | None = None  # "Canon EOS R5": model, with the make only if the model lacks it
+    lens: str | None = None
+    iso: int | None = None
+    exposure_s: float | None = None  # 0.004 for 1/250 s
+    f_number: float | None = None
+    focal_mm: float | None = None
+    has_gps: bool = False
+    colour_profile: str | None = None  # the ICC profile's description: "Display P3"
+    rating: int | None = None  # xmp:Rating, -1 (rejected) to 5; a sidecar's wins over embedded
+    label: str | None = None  # xmp:Label: "Red", "Select", ...
+    has_xmp: bool = False  # embedded XMP or an .xmp sidecar: edited in a photo editor
+
+
+NO_FACTS = PhotoFacts()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +106,38 @@ class ImageRecord:
     height: int
     format: str  # Pillow's format name: "JPEG", "PNG", ...
     date_taken: str | None  # EXIF DateTimeOriginal as "YYYY-MM-DD HH:MM:SS", if any
+    facts: PhotoFacts = NO_FACTS
+    # Hashes of the picture turned to its canonical orientation, for matching rotated and
+    # mirrored copies: entries of one Turn byte + one perceptual hash (see core/turning.py).
+    # Empty when not computed (e.g. crop-resistant hashes).
+    turned: bytes = b""
+    sidecars: tuple[Path, ...] = ()  # .xmp files that belong to this image (move with it)
 
     @property
     def pixels(self) -> int:
         return self.width * self.height
+
+
+class Turn(IntEnum):
+    """How a picture is turned relative to another, as displayed: rotated clockwise by
+    ``value % 4`` quarter turns, after mirroring left-right if ``value >= 4``."""
+
+    NONE = 0
+    ROTATED_90 = 1
+    ROTATED_180 = 2
+    ROTATED_270 = 3
+    MIRRORED = 4
+    MIRRORED_ROTATED_90 = 5
+    MIRRORED_ROTATED_180 = 6  # the same as flipped upside down
+    MIRRORED_ROTATED_270 = 7
+
+
+class GroupKind(str, Enum):
+    """How alike a group's members are, so true duplicates can be reviewed first."""
+
+    EXACT = "exact"  # the same bytes or the same pixels
+    SAME_PICTURE = "same_picture"  # one photo re-encoded, resized, converted or turned
+    SIMILAR = "similar"  # alike but maybe different shots (a burst, an edit)
 
 
 class Relation(str, Enum):
@@ -101,6 +154,8 @@ class GroupMember:
     record: ImageRecord
     relation: Relation
     distance: int  # Hamming distance of perceptual hashes to the reference; 0 for the reference
+    turn: Turn = Turn.NONE  # this member is the reference turned this way
+    partner: Path | None = None  # its RAW or JPEG of the same shot, when in the same group
 
 
 @dataclass(frozen=True, slots=True)
