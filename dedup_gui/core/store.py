@@ -13,14 +13,22 @@ from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import platformdirs
 
 from dedup_gui.core.errors import StoreError, StoreTooNew
 from dedup_gui.core.gc_pause import gc_paused
 from dedup_gui.core.journal import BatchKind, FileState, JournalBatch, JournalFile
-from dedup_gui.core.model import FileInfo, HashSettings, ImageRecord, Problem, ProblemKind
+from dedup_gui.core.model import (
+    NO_FACTS,
+    FileInfo,
+    HashSettings,
+    ImageRecord,
+    PhotoFacts,
+    Problem,
+    ProblemKind,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +112,33 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX batch_files_by_batch ON batch_files(batch_id)",
         "CREATE INDEX batch_files_by_path ON batch_files(path)",
     ),
+    (
+        # What photographers choose by (model.PhotoFacts), read from the file's own bytes, so
+        # kept per content. A content without a row was hashed by an older version: it is
+        # decoded once more (load_records and known_contents leave it out).
+        """CREATE TABLE facts (
+            content_id INTEGER PRIMARY KEY REFERENCES contents(id) ON DELETE CASCADE,
+            camera TEXT,
+            lens TEXT,
+            iso INTEGER,
+            exposure_s REAL,
+            f_number REAL,
+            focal_mm REAL,
+            has_gps INTEGER NOT NULL,
+            colour_profile TEXT,
+            rating INTEGER,
+            label TEXT,
+            has_xmp INTEGER NOT NULL
+        )""",
+        # Hashes of the picture turned to its canonical orientation (core/turning.py); NULL for
+        # hashes made before they existed, which are then made again.
+        "ALTER TABLE perceptual ADD COLUMN turned BLOB",
+    ),
+)
+
+_FACT_COLUMNS = (
+    "camera, lens, iso, exposure_s, f_number, focal_mm, has_gps, colour_profile, rating, label, "
+    "has_xmp"
 )
 
 # Primary SQLite result codes caused by the machine, not by our code, in plain words.
@@ -134,6 +169,8 @@ class ContentFacts:
     format: str
     date_taken: str | None
     perceptual_hash: bytes
+    facts: PhotoFacts = NO_FACTS
+    turned: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +329,15 @@ def _guarded(
     return wrapper
 
 
+def _excluded(columns: str) -> str:
+    """ "a, b" -> "excluded.a, excluded.b" (our own column list, never input)."""
+    return ", ".join(f"excluded.{name.strip()}" for name in columns.split(","))
+
+
+def _fact_values(facts: PhotoFacts) -> tuple[object, ...]:
+    return tuple(getattr(facts, name.strip()) for name in _FACT_COLUMNS.split(","))
+
+
 def _blob(path: Path) -> bytes:
     return os.fsencode(str(path))
 
@@ -300,8 +346,55 @@ def _path(blob: bytes) -> Path:
     return Path(os.fsdecode(blob))
 
 
-# (path, size, mtime_ns, content_hash, perceptual_hash, width, height, format, date_taken)
-_RecordRow = tuple[bytes, int, int, bytes, bytes, int, int, str, str | None]
+# (path, size, mtime_ns, content_hash, perceptual_hash, width, height, format, date_taken,
+#  turned, *the PhotoFacts fields)
+_RecordRow = tuple[Any, ...]
+_RECORD_SELECT = f"""SELECT f.path, f.size, f.mtime_ns, c.content_hash, p.hash,
+                            c.width, c.height, c.format, c.date_taken, p.turned, {_FACT_COLUMNS}
+                     FROM files f
+                     JOIN contents c ON c.id = f.content_id
+                     JOIN perceptual p ON p.content_id = f.content_id AND p.settings_key = ?
+                          AND p.turned IS NOT NULL
+                     JOIN facts ON facts.content_id = f.content_id"""
+
+
+def _record(path: Path, row: _RecordRow) -> ImageRecord:
+    """An ImageRecord from a ``_RECORD_SELECT`` row (the row's own path is not parsed)."""
+    size, mtime_ns, content, perceptual, width, height, fmt, date_taken, turned = row[1:10]
+    return ImageRecord(
+        path,
+        size,
+        mtime_ns,
+        content,
+        perceptual,
+        width,
+        height,
+        fmt,
+        date_taken,
+        _facts(row[10:]),
+        turned,
+    )
+
+
+def _facts(values: Sequence[Any]) -> PhotoFacts:
+    """PhotoFacts from its columns (SQLite gives 0/1 for the two flags)."""
+    camera, lens, iso, exposure_s, f_number, focal_mm, gps, profile, rating, label, xmp = values
+    optional = (camera, lens, iso, exposure_s, f_number, focal_mm, profile, rating, label)
+    if not (gps or xmp) and all(v is None for v in optional):
+        return NO_FACTS  # most photos without EXIF share one object, not 100,000 equal ones
+    return PhotoFacts(
+        camera,
+        lens,
+        iso,
+        exposure_s,
+        f_number,
+        focal_mm,
+        bool(gps),
+        profile,
+        rating,
+        label,
+        bool(xmp),
+    )
 
 
 class _StoredRecords(Mapping[Path, ImageRecord]):
@@ -320,7 +413,7 @@ class _StoredRecords(Mapping[Path, ImageRecord]):
 
     def __getitem__(self, path: Path) -> ImageRecord:
         row = self._rows[str(path)]  # str() of a Path is cached: forget_missing reuses it
-        return ImageRecord(path, *row[1:])  # columns in ImageRecord's field order
+        return _record(path, row)
 
     def __contains__(self, path: object) -> bool:
         return isinstance(path, Path) and str(path) in self._rows
@@ -342,7 +435,7 @@ class _StoredRecords(Mapping[Path, ImageRecord]):
         with gc_paused():
             for text, row in self._rows.items():
                 path = Path(text)
-                records[path] = ImageRecord(path, *row[1:])
+                records[path] = _record(path, row)
         return records
 
 
@@ -386,14 +479,7 @@ class HashStore:
         Looking up one path is cheap; a record is only built when it is looked up (or when
         ``values()``/``items()`` build them all).
         """
-        rows = self._conn.execute(
-            """SELECT f.path, f.size, f.mtime_ns, c.content_hash, p.hash,
-                      c.width, c.height, c.format, c.date_taken
-               FROM files f
-               JOIN contents c ON c.id = f.content_id
-               JOIN perceptual p ON p.content_id = f.content_id AND p.settings_key = ?""",
-            (settings.key,),
-        ).fetchall()
+        rows = self._conn.execute(_RECORD_SELECT, (settings.key,)).fetchall()
         with gc_paused():
             # Keyed by text, which costs a decode; a Path would cost a parse (many times more).
             return _StoredRecords({os.fsdecode(row[0]): row for row in rows})
@@ -416,7 +502,8 @@ class HashStore:
         """Content hashes that already have a perceptual hash for ``settings``."""
         rows = self._conn.execute(
             """SELECT c.content_hash FROM perceptual p JOIN contents c ON c.id = p.content_id
-               WHERE p.settings_key = ?""",
+               JOIN facts ON facts.content_id = c.id
+               WHERE p.settings_key = ? AND p.turned IS NOT NULL""",
             (settings.key,),
         )
         return frozenset(content_hash for (content_hash,) in rows)
@@ -425,12 +512,17 @@ class HashStore:
     def lookup_content(self, content_hash: bytes, settings: HashSettings) -> ContentFacts | None:
         """Facts of one content, or None unless it has a perceptual hash for ``settings``."""
         row = self._conn.execute(
-            """SELECT c.width, c.height, c.format, c.date_taken, p.hash
-               FROM contents c JOIN perceptual p ON p.content_id = c.id AND p.settings_key = ?
-               WHERE c.content_hash = ?""",
+            f"""SELECT c.width, c.height, c.format, c.date_taken, p.hash, p.turned, {_FACT_COLUMNS}
+                FROM contents c JOIN perceptual p ON p.content_id = c.id AND p.settings_key = ?
+                     AND p.turned IS NOT NULL
+                JOIN facts ON facts.content_id = c.id
+                WHERE c.content_hash = ?""",
             (settings.key, content_hash),
         ).fetchone()
-        return None if row is None else ContentFacts(*row)
+        if row is None:
+            return None
+        width, height, fmt, date_taken, perceptual, turned = row[:6]
+        return ContentFacts(width, height, fmt, date_taken, perceptual, _facts(row[6:]), turned)
 
     @_guarded
     def put_records(self, records: Sequence[ImageRecord], settings: HashSettings) -> None:
@@ -450,10 +542,19 @@ class HashStore:
                 [(r.content_hash, r.width, r.height, r.format, r.date_taken) for r in records],
             )
             self._conn.executemany(
-                """INSERT INTO perceptual (content_id, settings_key, hash)
-                   VALUES ((SELECT id FROM contents WHERE content_hash = ?), ?, ?)
-                   ON CONFLICT (content_id, settings_key) DO UPDATE SET hash = excluded.hash""",
-                [(r.content_hash, key, r.perceptual_hash) for r in records],
+                f"""INSERT INTO facts (content_id, {_FACT_COLUMNS})
+                    VALUES ((SELECT id FROM contents WHERE content_hash = ?),
+                            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (content_id) DO UPDATE SET
+                        ({_FACT_COLUMNS}) = ({_excluded(_FACT_COLUMNS)})""",
+                [(r.content_hash, *_fact_values(r.facts)) for r in records],
+            )
+            self._conn.executemany(
+                """INSERT INTO perceptual (content_id, settings_key, hash, turned)
+                   VALUES ((SELECT id FROM contents WHERE content_hash = ?), ?, ?, ?)
+                   ON CONFLICT (content_id, settings_key) DO UPDATE SET hash = excluded.hash,
+                       turned = excluded.turned""",
+                [(r.content_hash, key, r.perceptual_hash, r.turned) for r in records],
             )
             self._conn.executemany(
                 """INSERT INTO files (path, size, mtime_ns, content_id)

@@ -18,10 +18,12 @@ import pytest
 from dedup_gui.core import store as store_module
 from dedup_gui.core.errors import StoreError, StoreTooNew
 from dedup_gui.core.model import (
+    NO_FACTS,
     FileInfo,
     HashAlgorithm,
     HashSettings,
     ImageRecord,
+    PhotoFacts,
     Problem,
     ProblemKind,
 )
@@ -433,3 +435,47 @@ def test_a_writer_commits_while_a_reader_holds_a_snapshot(store: HashStore, db: 
         assert reader.execute("SELECT COUNT(*) FROM files").fetchone()[0] == 1  # its snapshot
         reader.execute("COMMIT")
         assert reader.execute("SELECT COUNT(*) FROM files").fetchone()[0] == 2
+
+
+# --- schema v3: photo facts and turned hashes ----------------------------------------------------
+
+
+def test_photo_facts_and_turned_hashes_round_trip(tmp_path: Path) -> None:
+    facts = PhotoFacts(
+        camera="Canon EOS R5",
+        lens="RF24-70mm F2.8 L IS USM",
+        iso=400,
+        exposure_s=0.004,
+        f_number=2.8,
+        focal_mm=35.0,
+        has_gps=True,
+        colour_profile="Display P3",
+        rating=4,
+        label="Red",
+        has_xmp=True,
+    )
+    rich = record("/p/rich.jpg", "rich", facts=facts, turned=b"\x02" + b"\x11" * 8)
+    plain = record("/p/plain.jpg", "plain")
+    with open_store(tmp_path / "db.sqlite3") as store:
+        store.put_records([rich, plain], PHASH8)
+        loaded = store.load_records(PHASH8)
+        looked_up = store.lookup_content(digest("rich"), PHASH8)
+    assert loaded[Path("/p/rich.jpg")] == rich
+    assert loaded[Path("/p/rich.jpg")].facts.has_gps is True  # a bool, not SQLite's 1
+    assert loaded[Path("/p/plain.jpg")] == plain
+    assert loaded[Path("/p/plain.jpg")].facts is NO_FACTS
+    assert looked_up is not None
+    assert (looked_up.facts, looked_up.turned) == (facts, rich.turned)
+
+
+def test_contents_hashed_before_v3_are_decoded_again(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite3"
+    with open_store(db) as store:
+        store.put_records([record("/p/old.jpg", "old")], PHASH8)
+    with sqlite3.connect(db) as conn:  # as a version 2 database left it
+        conn.execute("DELETE FROM facts")
+        conn.execute("UPDATE perceptual SET turned = NULL")
+    with open_store(db) as store:
+        assert len(store.load_records(PHASH8)) == 0
+        assert store.known_contents(PHASH8) == frozenset()
+        assert store.lookup_content(digest("old"), PHASH8) is None
