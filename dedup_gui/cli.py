@@ -91,6 +91,16 @@ def _scan_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout", type=float, default=60.0, metavar="SECONDS", help="time limit per file"
     )
+    parser.add_argument(
+        "--no-turned",
+        action="store_true",
+        help="do not match copies rotated by 90/180/270 degrees or mirrored",
+    )
+    parser.add_argument(
+        "--pairs-as-duplicates",
+        action="store_true",
+        help="let a RAW and its same-named JPEG be duplicates of each other",
+    )
     return parser
 
 
@@ -144,6 +154,8 @@ def _scan_main(args: list[str]) -> int:
         max_distance=options.threshold,
         workers=options.workers,
         per_file_timeout_s=options.timeout,
+        match_turned=not options.no_turned,
+        pairs_as_duplicates=options.pairs_as_duplicates,
     )
     logging.basicConfig(level=logging.WARNING, format="dedup-gui: %(message)s")
     cancel = CancelToken()

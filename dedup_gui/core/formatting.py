@@ -1,4 +1,4 @@
-"""Plain-words text for sizes, durations and how a photo relates to its group. No Qt."""
+"""Plain-words text for sizes, durations, photo facts and group relations. No Qt."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from dedup_gui.core.errors import DedupError
-from dedup_gui.core.model import GroupMember, Relation
+from dedup_gui.core.model import GroupMember, ImageRecord, PhotoFacts, Relation
 
 # Decimal units, as GNOME Files, KDE Dolphin and macOS Finder show them; a user comparing our
 # "1.4 GB" with their file manager should see the same number.
@@ -131,3 +131,90 @@ def describe_error(exc: BaseException) -> str:
             return f"{reason}: {display_path(Path(os.fsdecode(exc.filename)))}"
         return reason
     return f"An unexpected error stopped the work ({type(exc).__name__}: {exc}). This is a bug."
+
+
+# -- photo facts ----------------------------------------------------------------------------------
+_FACT_SEPARATOR = " · "
+# Cameras show times under 0.3 s as fractions (1/4, 1/250) and longer ones in seconds (0.3",
+# 0.5", 2", 30"); photographers read them that way, so we do too.
+_FRACTION_BELOW_S = 0.3
+
+
+def format_exposure(facts: PhotoFacts) -> str | None:
+    """Exposure as a photographer writes it: "1/250 s · f/2.8 · ISO 400 · 35 mm".
+
+    Parts the file does not record are left out; None when it records none of them.
+    """
+    parts = []
+    if facts.exposure_s is not None and facts.exposure_s > 0:
+        parts.append(_shutter_speed(facts.exposure_s))
+    if facts.f_number is not None and facts.f_number > 0:
+        parts.append(f"f/{_photo_number(facts.f_number)}")
+    if facts.iso is not None and facts.iso > 0:
+        parts.append(f"ISO {facts.iso}")
+    if facts.focal_mm is not None and facts.focal_mm > 0:
+        parts.append(f"{_photo_number(facts.focal_mm)} mm")
+    return _FACT_SEPARATOR.join(parts) or None
+
+
+def _shutter_speed(seconds: float) -> str:
+    """Shutter speed as cameras show it: "1/250 s", "1/4 s", "0.3 s", "2.5 s", "30 s", "4 min"."""
+    if seconds < _FRACTION_BELOW_S:
+        return f"1/{round(1 / seconds)} s"
+    if seconds < 10:
+        return f"{seconds:.1f}".removesuffix(".0") + " s"
+    if seconds < 60:
+        return f"{round(seconds)} s"
+    return human_duration(seconds)
+
+
+def _photo_number(value: float) -> str:
+    """Two significant digits under 10 (f/2.8, f/0.95, 4.2 mm), whole numbers above (f/11)."""
+    if value >= 9.95:
+        return str(round(value))
+    return f"{value:.2g}" if value >= 1 else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def format_camera(facts: PhotoFacts) -> str | None:
+    """Camera and lens: "Canon EOS R5 · RF24-70mm F2.8 L IS USM"; None when neither is known."""
+    return _FACT_SEPARATOR.join(p for p in (facts.camera, facts.lens) if p) or None
+
+
+_STARS = 5
+
+
+def format_rating(facts: PhotoFacts) -> str | None:
+    """The photographer's rating and label: "★★★☆☆ · Red", "Rejected", "Select".
+
+    0 means "not rated" in XMP, so it shows no stars; None when there is nothing to show.
+    """
+    parts = []
+    if facts.rating is not None and facts.rating < 0:
+        parts.append("Rejected")
+    elif facts.rating:
+        stars = min(facts.rating, _STARS)
+        parts.append("★" * stars + "☆" * (_STARS - stars))
+    if facts.label:
+        parts.append(facts.label)
+    return _FACT_SEPARATOR.join(parts) or None
+
+
+def facts_lines(record: ImageRecord) -> list[str]:
+    """The photo facts a member card shows under its file lines, most telling first.
+
+    Camera and lens, then exposure, then one line of flags ("GPS · Display P3 · ★★★★☆").
+    Lines with nothing to say are left out. The date is not repeated here: the card already
+    shows it (with its oldest/newest highlight).
+    """
+    facts = record.facts
+    flags = [
+        "GPS" if facts.has_gps else None,
+        facts.colour_profile,
+        format_rating(facts) or ("XMP" if facts.has_xmp else None),
+    ]
+    lines = [
+        format_camera(facts),
+        format_exposure(facts),
+        _FACT_SEPARATOR.join(f for f in flags if f) or None,
+    ]
+    return [line for line in lines if line]

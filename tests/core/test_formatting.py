@@ -1,4 +1,4 @@
-"""Plain-words text for sizes, durations and relations."""
+"""Plain-words text for sizes, durations, relations and photo facts."""
 
 from __future__ import annotations
 
@@ -14,13 +14,17 @@ from dedup_gui.core.formatting import (
     describe_relation,
     display_name,
     display_path,
+    facts_lines,
+    format_camera,
+    format_exposure,
+    format_rating,
     human_count,
     human_dimensions,
     human_duration,
     human_size,
     similarity_percent,
 )
-from dedup_gui.core.model import GroupMember, ImageRecord, Relation
+from dedup_gui.core.model import NO_FACTS, GroupMember, ImageRecord, PhotoFacts, Relation
 
 
 @pytest.mark.parametrize(
@@ -116,3 +120,106 @@ def test_describe_error() -> None:
     assert describe_error(OSError(28, "No space left on device")) == "No space left on device"
     bug = describe_error(KeyError("k"))
     assert "KeyError" in bug and "bug" in bug
+
+
+@pytest.mark.parametrize(
+    ("exposure_s", "text"),
+    [
+        (1 / 8000, "1/8000 s"),
+        (0.004, "1/250 s"),
+        (1 / 60, "1/60 s"),
+        (0.25, "1/4 s"),
+        (0.2999, "1/3 s"),
+        (0.3, "0.3 s"),  # cameras switch from fractions to seconds here
+        (1 / 3, "0.3 s"),
+        (0.5, "0.5 s"),
+        (1.0, "1 s"),
+        (1.3, "1.3 s"),
+        (2.5, "2.5 s"),
+        (9.99, "10 s"),
+        (30.0, "30 s"),
+        (240.0, "4 min"),
+        (150.0, "2 min 30 s"),
+    ],
+)
+def test_format_exposure_shutter_speed(exposure_s: float, text: str) -> None:
+    assert format_exposure(PhotoFacts(exposure_s=exposure_s)) == text
+
+
+@pytest.mark.parametrize(
+    ("facts", "text"),
+    [
+        (
+            PhotoFacts(exposure_s=0.004, f_number=2.8, iso=400, focal_mm=35.0),
+            "1/250 s · f/2.8 · ISO 400 · 35 mm",
+        ),
+        (PhotoFacts(f_number=0.95, focal_mm=4.25), "f/0.95 · 4.2 mm"),  # fast lens, phone
+        (PhotoFacts(f_number=11.0, iso=12800, focal_mm=23.5), "f/11 · ISO 12800 · 24 mm"),
+        (PhotoFacts(f_number=5.6, focal_mm=600.0), "f/5.6 · 600 mm"),
+        (PhotoFacts(f_number=8.0), "f/8"),
+        (PhotoFacts(f_number=9.96), "f/10"),
+        (PhotoFacts(iso=0, exposure_s=0.0, f_number=-1.0), None),  # nonsense says nothing
+        (NO_FACTS, None),
+    ],
+)
+def test_format_exposure(facts: PhotoFacts, text: str | None) -> None:
+    assert format_exposure(facts) == text
+
+
+def test_format_camera() -> None:
+    r5 = PhotoFacts(camera="Canon EOS R5", lens="RF24-70mm F2.8 L IS USM")
+    assert format_camera(r5) == "Canon EOS R5 · RF24-70mm F2.8 L IS USM"
+    assert format_camera(PhotoFacts(camera="NIKON D850")) == "NIKON D850"
+    assert format_camera(PhotoFacts(lens="Sigma 24-70mm f/2.8")) == "Sigma 24-70mm f/2.8"
+    assert format_camera(NO_FACTS) is None
+
+
+@pytest.mark.parametrize(
+    ("rating", "label", "text"),
+    [
+        (3, "Red", "★★★☆☆ · Red"),
+        (5, None, "★★★★★"),
+        (1, None, "★☆☆☆☆"),
+        (-1, None, "Rejected"),
+        (-1, "Red", "Rejected · Red"),
+        (0, None, None),  # 0 is "not rated" in XMP
+        (0, "Select", "Select"),
+        (None, "Purple", "Purple"),
+        (None, None, None),
+    ],
+)
+def test_format_rating(rating: int | None, label: str | None, text: str | None) -> None:
+    assert format_rating(PhotoFacts(rating=rating, label=label)) == text
+
+
+def _record(facts: PhotoFacts) -> ImageRecord:
+    return ImageRecord(
+        Path("/p/a.jpg"), 10, 0, b"c" * 16, b"h" * 8, 4, 3, "JPEG", "2021-06-01 12:00:00", facts
+    )
+
+
+def test_facts_lines() -> None:
+    full = PhotoFacts(
+        camera="Canon EOS R5",
+        lens="RF24-70mm F2.8 L IS USM",
+        iso=400,
+        exposure_s=0.004,
+        f_number=2.8,
+        focal_mm=35.0,
+        has_gps=True,
+        colour_profile="Display P3",
+        rating=4,
+        label="Green",
+        has_xmp=True,
+    )
+    assert facts_lines(_record(full)) == [
+        "Canon EOS R5 · RF24-70mm F2.8 L IS USM",
+        "1/250 s · f/2.8 · ISO 400 · 35 mm",
+        "GPS · Display P3 · ★★★★☆ · Green",
+    ]
+    assert facts_lines(_record(NO_FACTS)) == []
+    edited = PhotoFacts(camera="X100V", has_xmp=True)  # edited, but not rated
+    assert facts_lines(_record(edited)) == ["X100V", "XMP"]
+    assert facts_lines(_record(PhotoFacts(colour_profile="sRGB IEC61966-2.1"))) == [
+        "sRGB IEC61966-2.1"
+    ]
