@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from dedup_gui.core.decisions import Decisions, KeepRule, Mark, is_protected, suggest_keeper
-from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation
+from dedup_gui.core.model import Group, GroupMember, ImageRecord, PhotoFacts, Relation
 
 
 def rec(
@@ -146,3 +147,231 @@ def test_marked_for_trash_lists_each_file_once_and_forget_drops_marks() -> None:
     decisions.forget([shared.path])
     assert decisions.mark_of(shared.path) is None
     assert decisions.marked_for_trash([g1, g2]) == []
+
+
+# --- keep rule preferences, pairs and similar groups (#5) ------------------------------------
+
+
+def edited(record: ImageRecord, *, sidecar: bool = False) -> ImageRecord:
+    if sidecar:
+        return dataclasses.replace(record, sidecars=(record.path.with_suffix(".xmp"),))
+    return dataclasses.replace(record, facts=PhotoFacts(has_xmp=True))
+
+
+def aged(record: ImageRecord, mtime_ns: int) -> ImageRecord:
+    return dataclasses.replace(record, mtime_ns=mtime_ns)
+
+
+# (rule, members, expected keeper): each row pits one preference against the next ones.
+PREFERENCE_TABLE = [
+    # protected > preferred folder
+    (
+        KeepRule(protected_roots=(Path("/ref"),), preferred_folders=(Path("/pref"),)),
+        [rec("/pref/a.jpg", px=400), rec("/ref/a.jpg", px=100)],
+        "/ref/a.jpg",
+    ),
+    # preferred folder > RAW > resolution; by parts, not text ("/prefer" is not under "/pref")
+    (
+        KeepRule(preferred_folders=(Path("/pref"),), prefer_raw=True),
+        [rec("/a/a.CR2", px=400), rec("/pref/sub/a.jpg", px=100), rec("/prefer/a.CR2", px=500)],
+        "/pref/sub/a.jpg",
+    ),
+    # earlier preferred folders win over later ones
+    (
+        KeepRule(preferred_folders=(Path("/first"), Path("/second"))),
+        [rec("/second/a.jpg", px=400), rec("/first/a.jpg", px=100), rec("/a/a.jpg", px=900)],
+        "/first/a.jpg",
+    ),
+    # RAW > edited > resolution
+    (
+        KeepRule(prefer_raw=True, prefer_edited=True),
+        [edited(rec("/a/a.jpg", px=400)), rec("/a/a.nef", px=100)],
+        "/a/a.nef",
+    ),
+    (KeepRule(), [rec("/a/a.jpg", px=400), rec("/a/a.nef", px=100)], "/a/a.jpg"),  # off
+    # edited (embedded XMP or a sidecar) > resolution
+    (
+        KeepRule(prefer_edited=True),
+        [rec("/a/big.jpg", px=400), edited(rec("/a/small.jpg", px=100))],
+        "/a/small.jpg",
+    ),
+    (
+        KeepRule(prefer_edited=True),
+        [rec("/a/big.jpg", px=400), edited(rec("/a/small.jpg", px=100), sidecar=True)],
+        "/a/small.jpg",
+    ),
+    (KeepRule(), [rec("/a/big.jpg", px=400), edited(rec("/a/small.jpg"))], "/a/big.jpg"),
+    # without resolution: the original, i.e. earliest date taken, then oldest file, then largest
+    (
+        KeepRule(prefer_resolution=False),
+        [
+            rec("/a/upscaled.jpg", px=800, date="2020-01-01 00:00:00"),
+            rec("/a/orig.jpg", px=100, date="2019-01-01 00:00:00"),
+        ],
+        "/a/orig.jpg",
+    ),
+    (
+        KeepRule(prefer_resolution=False),
+        [aged(rec("/a/copy.jpg", px=800, size=5000), 20), aged(rec("/a/orig.jpg", px=100), 10)],
+        "/a/orig.jpg",
+    ),
+    (
+        KeepRule(prefer_resolution=False),
+        [rec("/a/small.jpg", px=800, size=900), rec("/a/large.jpg", px=100, size=1000)],
+        "/a/large.jpg",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "records", "expected"), PREFERENCE_TABLE)
+def test_keep_rule_preferences_in_order(
+    rule: KeepRule, records: list[ImageRecord], expected: str
+) -> None:
+    for order in (records, records[::-1]):
+        assert suggest_keeper(group(*order), rule).record.path == Path(expected)
+
+
+def paired(*members: tuple[ImageRecord, str | None]) -> Group:
+    """A group whose members may name their partner (RAW <-> JPEG) and are 2 bits apart."""
+    relations = [Relation.REFERENCE] + [Relation.NEAR] * (len(members) - 1)
+    return Group(
+        tuple(
+            GroupMember(r, rel, 0 if rel is Relation.REFERENCE else 2, partner=p and Path(p))
+            for (r, p), rel in zip(members, relations, strict=True)
+        )
+    )
+
+
+def marks(decisions: Decisions, g: Group) -> dict[str, str | None]:
+    out = {}
+    for m in g.members:
+        mark = decisions.mark_of(m.record.path)
+        out[m.record.path.as_posix()] = mark and mark.value
+    return out
+
+
+PAIR_WITH_EXPORT = paired(
+    (rec("/c/a.CR2", px=300, tag=1), "/c/a.JPG"),
+    (rec("/c/a.JPG", px=300, tag=2), "/c/a.CR2"),
+    (rec("/export/a.jpg", px=200, tag=3), None),
+)
+
+
+@pytest.mark.parametrize("prefer_raw", [False, True])
+def test_the_keepers_partner_is_kept_too(prefer_raw: bool) -> None:
+    decisions = Decisions(KeepRule(prefer_raw=prefer_raw))
+    decisions.apply_rule([PAIR_WITH_EXPORT])
+    assert marks(decisions, PAIR_WITH_EXPORT) == {
+        "/c/a.CR2": "keep",
+        "/c/a.JPG": "keep",
+        "/export/a.jpg": "trash",
+    }
+
+
+def test_a_pair_is_trashed_as_one_when_another_copy_is_kept() -> None:
+    decisions = Decisions(KeepRule(preferred_folders=(Path("/export"),)))
+    decisions.apply_rule([PAIR_WITH_EXPORT])
+    assert marks(decisions, PAIR_WITH_EXPORT) == {
+        "/c/a.CR2": "trash",
+        "/c/a.JPG": "trash",
+        "/export/a.jpg": "keep",
+    }
+
+
+def test_a_backup_pair_is_a_duplicate_of_the_pair() -> None:
+    g = paired(
+        (rec("/b/a.JPG", px=300, tag=2), "/b/a.CR2"),
+        (rec("/c/a.CR2", px=300, tag=1), "/c/a.JPG"),
+        (rec("/c/a.JPG", px=300, tag=2), "/c/a.CR2"),
+        (rec("/b/a.CR2", px=300, tag=1), "/b/a.JPG"),
+    )
+    decisions = Decisions(KeepRule(preferred_folders=(Path("/c"),), prefer_raw=True))
+    decisions.apply_rule([g])
+    assert marks(decisions, g) == {
+        "/b/a.JPG": "trash",
+        "/c/a.CR2": "keep",
+        "/c/a.JPG": "keep",
+        "/b/a.CR2": "trash",
+    }
+
+
+def test_the_partner_of_a_protected_file_is_kept() -> None:
+    g = paired(
+        (rec("/a/best.jpg", px=900, tag=3), None),
+        (rec("/ref/a.NEF", tag=1), "/ref/a.JPG"),
+        (rec("/ref/a.JPG", tag=2), "/ref/a.NEF"),
+    )
+    # A rule protecting only the RAW's own path: its JPEG is not protected, but is kept.
+    decisions = Decisions(KeepRule(protected_roots=(Path("/ref/a.NEF"),)))
+    decisions.apply_rule([g])
+    assert marks(decisions, g) == {
+        "/a/best.jpg": "trash",
+        "/ref/a.NEF": "keep",
+        "/ref/a.JPG": "keep",
+    }
+    assert decisions.set_mark(Path("/ref/a.JPG"), Mark.TRASH) is False
+    assert decisions.toggle(Path("/ref/a.JPG")) is Mark.KEEP
+
+
+def test_with_pairs_as_duplicates_a_pair_is_two_ordinary_files() -> None:
+    g = paired((rec("/c/a.NEF", px=300, tag=1), "/c/a.JPG"), (rec("/c/a.JPG", tag=2), "/c/a.NEF"))
+    decisions = Decisions(KeepRule(prefer_raw=True, pairs_as_duplicates=True))
+    decisions.apply_rule([g])
+    assert marks(decisions, g) == {"/c/a.NEF": "keep", "/c/a.JPG": "trash"}
+    assert decisions.partner_of(Path("/c/a.NEF")) is None
+    assert decisions.toggle(Path("/c/a.JPG")) is Mark.KEEP
+    assert decisions.mark_of(Path("/c/a.NEF")) is Mark.KEEP
+    assert decisions.toggle(Path("/c/a.NEF")) is Mark.TRASH
+    assert marks(decisions, g) == {"/c/a.NEF": "trash", "/c/a.JPG": "keep"}
+    # Back to pairs as one photo: the kept JPEG's RAW is no longer left marked for trash.
+    decisions.rule = KeepRule()
+    assert marks(decisions, g) == {"/c/a.NEF": "keep", "/c/a.JPG": "keep"}
+
+
+def test_manual_marks_move_a_pair_together() -> None:
+    decisions = Decisions()
+    decisions.apply_rule([PAIR_WITH_EXPORT])
+    raw, jpeg = Path("/c/a.CR2"), Path("/c/a.JPG")
+    assert decisions.partner_of(jpeg) == raw and decisions.partner_of(raw) == jpeg
+    assert decisions.toggle(jpeg) is Mark.TRASH
+    assert decisions.mark_of(raw) is Mark.TRASH
+    assert decisions.set_mark(raw, Mark.KEEP) and decisions.mark_of(jpeg) is Mark.KEEP
+    assert decisions.set_mark(jpeg, None) and decisions.mark_of(raw) is None
+    decisions.forget([raw, jpeg])
+    assert decisions.partner_of(jpeg) is None and decisions.partner_of(raw) is None
+
+
+def test_learn_pairs_without_applying_the_rule() -> None:
+    decisions = Decisions()
+    decisions.learn_pairs([PAIR_WITH_EXPORT])
+    assert decisions.toggle(Path("/c/a.CR2")) is Mark.TRASH
+    assert marks(decisions, PAIR_WITH_EXPORT) == {
+        "/c/a.CR2": "trash",
+        "/c/a.JPG": "trash",
+        "/export/a.jpg": None,
+    }
+
+
+def burst(*, far: bool = False) -> Group:
+    """Three frames: dates a second apart (or, with ``far``, undated and 10 bits apart)."""
+    dates = [None] * 3 if far else [f"2021-06-01 12:00:0{k}" for k in range(3)]
+    return Group(
+        (
+            GroupMember(rec("/a/1.jpg", px=300, date=dates[0], tag=1), Relation.REFERENCE, 0),
+            GroupMember(rec("/a/2.jpg", date=dates[1], tag=2), Relation.NEAR, 10 if far else 0),
+            GroupMember(rec("/ref/3.jpg", date=dates[2], tag=3), Relation.NEAR, 2),
+        )
+    )
+
+
+@pytest.mark.parametrize("far", [False, True])
+def test_similar_groups_keep_the_keeper_and_leave_the_rest_unmarked(far: bool) -> None:
+    g = burst(far=far)
+    decisions = Decisions(KeepRule(protected_roots=(Path("/ref"),)))
+    decisions.set_mark(Path("/a/2.jpg"), Mark.TRASH)  # a stale mark is cleared too
+    decisions.apply_rule([g])
+    assert marks(decisions, g) == {"/a/1.jpg": None, "/a/2.jpg": None, "/ref/3.jpg": "keep"}
+    assert decisions.marked_for_trash([g]) == []
+    decisions.rule = KeepRule()
+    decisions.apply_rule([g])
+    assert marks(decisions, g) == {"/a/1.jpg": "keep", "/a/2.jpg": None, "/ref/3.jpg": None}
