@@ -11,13 +11,19 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
+from dedup_gui.core.kinds import group_kind
 from dedup_gui.core.links import reclaimable_bytes
-from dedup_gui.core.model import Group, Problem, ScanStats
+from dedup_gui.core.model import Group, GroupMember, PhotoFacts, Problem, ScanStats
+
+_FACT_FIELDS = tuple(PhotoFacts.__dataclass_fields__)
 
 CSV_COLUMNS = (
     "group",
+    "kind",
     "relation",
     "distance",
+    "turn",
+    "partner",
     "path",
     "size",
     "width",
@@ -25,6 +31,8 @@ CSV_COLUMNS = (
     "format",
     "date_taken",
     "content_hash",
+    *_FACT_FIELDS,
+    "sidecars",
 )
 
 
@@ -36,23 +44,28 @@ def path_text(path: Path) -> str:
 def _member_rows(groups: Sequence[Group]) -> list[dict[str, Any]]:
     rows = []
     for number, group in enumerate(groups, start=1):
-        for member in group.members:
-            record = member.record
-            rows.append(
-                {
-                    "group": number,
-                    "relation": member.relation.value,
-                    "distance": member.distance,
-                    "path": path_text(record.path),
-                    "size": record.size,
-                    "width": record.width,
-                    "height": record.height,
-                    "format": record.format,
-                    "date_taken": record.date_taken,
-                    "content_hash": record.content_hash.hex(),
-                }
-            )
+        kind = group_kind(group).value
+        rows += [{"group": number, "kind": kind, **_member_row(member)} for member in group.members]
     return rows
+
+
+def _member_row(member: GroupMember) -> dict[str, Any]:
+    record = member.record
+    return {
+        "relation": member.relation.value,
+        "distance": member.distance,
+        "turn": member.turn.name.lower(),  # "none", "rotated_90", "mirrored", ...
+        "partner": None if member.partner is None else path_text(member.partner),
+        "path": path_text(record.path),
+        "size": record.size,
+        "width": record.width,
+        "height": record.height,
+        "format": record.format,
+        "date_taken": record.date_taken,
+        "content_hash": record.content_hash.hex(),
+        **{name: getattr(record.facts, name) for name in _FACT_FIELDS},
+        "sidecars": [path_text(p) for p in record.sidecars],
+    }
 
 
 def to_json(
@@ -71,9 +84,11 @@ def to_json(
     by_group: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         by_group.setdefault(row.pop("group"), []).append(row)
+        row.pop("kind")  # said once per group
     document: dict[str, Any] = {
         "groups": [
             {
+                "kind": group_kind(group).value,
                 "reference": members[0]["path"],
                 "bytes_reclaimable": reclaimable_bytes(group, linked),
                 "members": members,
@@ -103,5 +118,6 @@ def to_csv(groups: Sequence[Group]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in _member_rows(groups):
+        row["sidecars"] = json.dumps(row["sidecars"], ensure_ascii=False) if row["sidecars"] else ""
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
     return out.getvalue()
