@@ -5,11 +5,13 @@ Nothing here deletes a photo: a file that cannot go to the Trash stays where it 
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import itertools
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -19,6 +21,7 @@ import send2trash
 from dedup_gui.core.cancel import CancelToken, NeverCancelled, ProgressThrottle
 from dedup_gui.core.decisions import is_protected
 from dedup_gui.core.digest import file_content_hash
+from dedup_gui.core.formatting import display_name, display_path
 from dedup_gui.core.freedesktop_trash import (
     find_trashed,
     info_points_to,
@@ -28,6 +31,7 @@ from dedup_gui.core.freedesktop_trash import (
     trash_locations,
 )
 from dedup_gui.core.model import ImageRecord, Problem, ProblemKind
+from dedup_gui.core.sidecars import Sidecar, paired_name, plan_sidecars
 
 if TYPE_CHECKING:  # journal.py builds on this module; only its types are needed here
     from dedup_gui.core.journal import BatchKind, Journal
@@ -38,6 +42,11 @@ CHANGED = "changed since the scan, not moved"
 TRASH_UNAVAILABLE = "the Trash cannot be used on this drive; use Move to folder instead"
 _PROTECTED = "in a protected folder, which is never changed"
 _OCCUPIED = "another file now has this name; the moved copy was left where it is"
+# Sidecar outcomes journaled but not reported: nothing was left behind that the user must know of.
+_STAYS_WITH_PHOTO = "not moved: it stays with its photo, which is still in the folder"
+_SIDECAR_GONE = "no longer there; nothing was moved"
+_STAYS_AWAY = "not put back: its photo was not put back"
+_QUIET = frozenset({_STAYS_WITH_PHOTO, _SIDECAR_GONE, _STAYS_AWAY})
 _COPY_CHUNK_BYTES = 1 << 20
 _MAX_NAME_TRIES = 10_000
 
@@ -54,28 +63,44 @@ class TrashedFile:
     size: int
     trashed_as: Path | None  # the file inside the Trash (Trash/files/NAME), or the moved-to path
     info_file: Path | None  # its Trash/info/NAME.trashinfo; None for move_files or if not found
+    sidecars: tuple[TrashedFile, ...] = ()  # its .xmp sidecars that went along; restored with it
 
 
 @dataclass(frozen=True, slots=True)
 class ActionReport:
+    """What a trash or move did. ``done`` and ``failed`` are photos; sidecars are counted apart."""
+
     done: tuple[TrashedFile, ...]
     failed: tuple[Problem, ...]
     cancelled: bool = False
+    # Sidecars that stayed behind although their photo moved (changed, or refused by the Trash).
+    sidecars_failed: tuple[Problem, ...] = ()
 
     @property
     def bytes_done(self) -> int:
+        """Bytes of the photos moved (their sidecars not counted)."""
         return sum(f.size for f in self.done)
+
+    @property
+    def sidecars_done(self) -> tuple[TrashedFile, ...]:
+        """The sidecars that went along with the photos in ``done``."""
+        return tuple(s for f in self.done for s in f.sidecars)
 
 
 @dataclass(frozen=True, slots=True)
 class RestoreReport:
+    """What a restore did. ``restored`` and ``failed`` are photos; sidecars are counted apart."""
+
     restored: tuple[Path, ...]
     failed: tuple[Problem, ...]
     cancelled: bool = False
+    sidecars_restored: tuple[Path, ...] = ()
+    sidecars_failed: tuple[Problem, ...] = ()  # left away although their photo came back
 
 
 Item = TypeVar("Item", ImageRecord, TrashedFile)  # what a batch works through
 R = TypeVar("R", TrashedFile, Path)  # what it makes of one item that worked
+_Note = Callable[[Path, TrashedFile | Path | Problem], None]  # journals one file's outcome
 
 
 def trash_files(
@@ -89,23 +114,29 @@ def trash_files(
     """Sends each file to the Trash if it is still exactly the file that was scanned.
 
     A file that changed, vanished, is a symbolic link or lies under a protected root is left
-    alone and reported; so is one the Trash refuses (there is no fallback to deleting).
+    alone and reported; so is one the Trash refuses (there is no fallback to deleting). Its
+    .xmp sidecars go along (see ``sidecars.plan_sidecars``), each in ``TrashedFile.sidecars``.
 
     Args:
         records: the files to trash, as scanned.
         protected_roots: reference folders; nothing under them is touched.
         progress: called with (files handled, total), throttled.
         cancel: checked between files; a cancelled report holds what was done until then.
-        journal: told about the batch before the first file moves and after each file.
+        journal: told about the batch (sidecars too) before the first file moves and after each.
     """
+    sidecars = _Sidecars(plan_sidecars([r.path for r in records]), _trash_sidecar, "the Trash")
 
-    def one(record: ImageRecord) -> TrashedFile | Problem:
+    def one(record: ImageRecord, note: _Note) -> TrashedFile | Problem:
         checked = _verify(record, protected_roots)
-        return checked if isinstance(checked, Problem) else _trash_one(record, checked)
+        outcome = checked if isinstance(checked, Problem) else _trash_one(record, checked)
+        note(record.path, outcome)
+        return sidecars.follow(record, outcome, note)
 
-    done, failed, cancelled = _run_batch(records, one, progress, cancel, journal, "trash")
+    done, failed, cancelled = _run_batch(
+        records, one, progress, cancel, journal, "trash", rows=sidecars.rows(records)
+    )
     log.info("trashed %d files, %d failed, cancelled=%s", len(done), len(failed), cancelled)
-    return ActionReport(tuple(done), tuple(failed), cancelled)
+    return ActionReport(tuple(done), tuple(failed), cancelled, tuple(sidecars.failed))
 
 
 def move_files(
@@ -119,8 +150,9 @@ def move_files(
 ) -> ActionReport:
     """Moves each unchanged file into ``destination``: the fallback where the Trash can't be used.
 
-    Same checks as ``trash_files``. Names stay unique (``name (2).jpg``); nothing is ever
-    overwritten. ``TrashedFile.trashed_as`` is the new path, so ``restore_files`` can undo it.
+    Same checks as ``trash_files``, sidecars included. Names stay unique (``name (2).jpg``, and
+    its sidecar ``name (2).jpg.xmp``); nothing is ever overwritten. ``TrashedFile.trashed_as``
+    is the new path, so ``restore_files`` can undo it.
     """
     unusable: Problem | None = None
     try:
@@ -130,23 +162,45 @@ def move_files(
         reason = f"the folder to move into cannot be created ({_plain(exc)}); nothing was moved"
         unusable = Problem(destination, _kind(exc), reason)
 
-    def one(record: ImageRecord) -> TrashedFile | Problem:
-        if unusable is not None:  # still one outcome per file, so the journal has them all
-            return Problem(record.path, unusable.kind, unusable.detail)
-        checked = _verify(record, protected_roots)
-        if isinstance(checked, Problem):
-            return checked
-        try:
-            target = _move_to_unique_name(record.path, destination)
-        except OSError as exc:
-            log.warning("cannot move %r: %s", record.path, exc)
-            return Problem(record.path, _kind(exc), f"could not be moved ({_plain(exc)})")
-        return TrashedFile(record.path, record.size, target, None)
+    def move_sidecar(sidecar: Sidecar, _: os.stat_result, image: TrashedFile) -> Path:
+        names = moved_names(sidecar.path, destination)
+        if image.trashed_as is not None:  # first the name that pairs it with a renamed image
+            paired = destination / paired_name(sidecar.path, image.original, image.trashed_as)
+            names = itertools.chain([paired], names)
+        return _move_to_first_free(sidecar.path, names)
+
+    sidecars = _Sidecars(
+        plan_sidecars([r.path for r in records]), move_sidecar, display_path(destination)
+    )
+
+    def one(record: ImageRecord, note: _Note) -> TrashedFile | Problem:
+        outcome = _move_one(record, destination, protected_roots, unusable)
+        note(record.path, outcome)
+        return sidecars.follow(record, outcome, note)
 
     done, failed, cancelled = _run_batch(
-        records, one, progress, cancel, journal, "move", destination
+        records, one, progress, cancel, journal, "move", destination, rows=sidecars.rows(records)
     )
-    return ActionReport(tuple(done), tuple(failed), cancelled)
+    return ActionReport(tuple(done), tuple(failed), cancelled, tuple(sidecars.failed))
+
+
+def _move_one(
+    record: ImageRecord,
+    destination: Path,
+    protected_roots: Sequence[Path],
+    unusable: Problem | None,
+) -> TrashedFile | Problem:
+    if unusable is not None:  # still one outcome per file, so the journal has them all
+        return Problem(record.path, unusable.kind, unusable.detail)
+    checked = _verify(record, protected_roots)
+    if isinstance(checked, Problem):
+        return checked
+    try:
+        target = _move_to_first_free(record.path, moved_names(record.path, destination))
+    except OSError as exc:
+        log.warning("cannot move %r: %s", record.path, exc)
+        return Problem(record.path, _kind(exc), f"could not be moved ({_plain(exc)})")
+    return TrashedFile(record.path, record.size, target, None)
 
 
 def restore_files(
@@ -159,25 +213,60 @@ def restore_files(
     """Puts trashed or moved files back where they were, never over an existing file.
 
     A removed parent folder is recreated; the ``.trashinfo`` is deleted once the file is back.
+    Each file's sidecars come back after it, to their exact names; not if the file stays away.
     """
+    sidecars_restored: list[Path] = []
+    sidecars_failed: list[Problem] = []
+
+    def one(item: TrashedFile, note: _Note) -> Path | Problem:
+        outcome = _restore_one(item)
+        note(item.original, outcome)
+        for sidecar in item.sidecars:
+            back = _restore_one(sidecar) if isinstance(outcome, Path) else None
+            if back is None:  # journaled only: the photo's own problem says it all
+                note(sidecar.original, _quiet(sidecar.original, _STAYS_AWAY))
+                continue
+            note(sidecar.original, back)
+            if isinstance(back, Path):
+                sidecars_restored.append(back)
+            else:
+                name = display_name(sidecar.original)
+                detail = f"sidecar {name} was not put back: {back.detail}"
+                sidecars_failed.append(Problem(back.path, back.kind, detail))
+        return outcome
+
+    rows = [row for item in files for row in (item, *item.sidecars)]
     restored, failed, cancelled = _run_batch(
-        files, _restore_one, progress, cancel, journal, "restore"
+        files, one, progress, cancel, journal, "restore", rows=rows
     )
     log.info("restored %d files, %d failed, cancelled=%s", len(restored), len(failed), cancelled)
-    return RestoreReport(tuple(restored), tuple(failed), cancelled)
+    return RestoreReport(
+        tuple(restored), tuple(failed), cancelled, tuple(sidecars_restored), tuple(sidecars_failed)
+    )
 
 
 def _run_batch(
     items: Sequence[Item],
-    one: Callable[[Item], R | Problem],
+    one: Callable[[Item, _Note], R | Problem],
     progress: Callable[[int, int], None],
     cancel: CancelToken,
     journal: Journal | None,
     kind: BatchKind,
     destination: Path | None = None,
+    *,
+    rows: Sequence[ImageRecord | TrashedFile | Sidecar],
 ) -> tuple[list[R], list[Problem], bool]:
+    """Works through ``items``; ``one`` handles an item and tells ``note`` each file's outcome.
+
+    ``rows`` are the files the journal expects: the items, each followed by its sidecars.
+    """
     # Written before the first move: a crash from here on leaves a batch to check at start.
-    batch_id = journal.begin(kind, items, destination) if journal is not None else 0
+    batch_id = journal.begin(kind, rows, destination) if journal is not None else 0
+
+    def note(path: Path, outcome: TrashedFile | Path | Problem) -> None:
+        if journal is not None:
+            journal.record(batch_id, path, outcome)
+
     done: list[R] = []
     failed: list[Problem] = []
     cancelled = False
@@ -188,9 +277,7 @@ def _run_batch(
         if cancel.is_cancelled:
             cancelled = True
             break
-        outcome = one(item)
-        if journal is not None:
-            journal.record(batch_id, _source_of(item), outcome)
+        outcome = one(item, note)
         if isinstance(outcome, Problem):
             failed.append(outcome)
         else:
@@ -202,8 +289,89 @@ def _run_batch(
     return done, failed, cancelled
 
 
-def _source_of(item: ImageRecord | TrashedFile) -> Path:
-    return item.path if isinstance(item, ImageRecord) else item.original
+class _Sidecars:
+    """Moves one batch's planned sidecars after their photos, and keeps those that failed."""
+
+    def __init__(
+        self,
+        plan: Mapping[Path, tuple[Sidecar, ...]],
+        move: Callable[[Sidecar, os.stat_result, TrashedFile], Path | TrashedFile],
+        where: str,
+    ) -> None:
+        self._plan, self._move, self._where = plan, move, where
+        self.failed: list[Problem] = []  # for the user: the photo moved, its sidecar did not
+
+    def rows(self, records: Sequence[ImageRecord]) -> list[ImageRecord | Sidecar]:
+        """The journal's rows: each photo, then the sidecars that follow it."""
+        rows: list[ImageRecord | Sidecar] = []
+        for record in records:
+            rows += (record, *self._plan.get(record.path, ()))
+        return rows
+
+    def follow(
+        self, record: ImageRecord, outcome: TrashedFile | Problem, note: _Note
+    ) -> TrashedFile | Problem:
+        """Moves the sidecars planned after ``record``; ``outcome`` with those that went."""
+        went: list[TrashedFile] = []
+        for sidecar in self._plan.get(record.path, ()):
+            result = self._one(sidecar, outcome)
+            note(sidecar.path, result)
+            if isinstance(result, TrashedFile):
+                went.append(result)
+            elif result.detail not in _QUIET:
+                self.failed.append(result)
+        if went and isinstance(outcome, TrashedFile):
+            return dataclasses.replace(outcome, sidecars=tuple(went))
+        return outcome
+
+    def _one(self, sidecar: Sidecar, image: TrashedFile | Problem) -> TrashedFile | Problem:
+        path = sidecar.path
+        if isinstance(image, Problem):
+            return _quiet(path, _STAYS_WITH_PHOTO)
+        # A shared "<stem>.xmp" stays while any photo of that stem is still in the folder.
+        if any(os.path.lexists(owner) for owner in sidecar.owners):
+            return _quiet(path, _STAYS_WITH_PHOTO)
+        name, image_name = display_name(path), display_name(image.original)
+        left = f"{image_name} is in {self._where}, the sidecar is still in its folder"
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return _quiet(path, _SIDECAR_GONE)
+        except OSError as exc:
+            return Problem(
+                path, _kind(exc), f"sidecar {name} cannot be checked ({_plain(exc)}); {left}"
+            )
+        if not stat.S_ISREG(st.st_mode) or (st.st_size, st.st_mtime_ns) != (
+            sidecar.size,
+            sidecar.mtime_ns,
+        ):
+            detail = f"sidecar {name} changed a moment ago, so it was not moved; {left}"
+            return Problem(path, ProblemKind.VANISHED, detail)
+        try:
+            moved = self._move(sidecar, st, image)
+        except OSError as exc:
+            log.warning("cannot move sidecar %r: %s", path, exc)
+            reason = f"sidecar {name} could not be moved to {self._where} ({_plain(exc)}); {left}"
+            return Problem(path, _kind(exc), reason)
+        if isinstance(moved, TrashedFile):
+            return moved
+        return TrashedFile(path, sidecar.size, moved, None)
+
+
+def _trash_sidecar(sidecar: Sidecar, before: os.stat_result, _: TrashedFile) -> TrashedFile:
+    """Sends one sidecar to the Trash; raises OSError if the Trash refuses it."""
+    locations = trash_locations(sidecar.path) if is_freedesktop() else []
+    send2trash.send2trash(sidecar.path)
+    entry = find_trashed(sidecar.path, locations, before) if locations else None
+    if entry is None and locations:
+        log.warning("trashed %r but could not find it in the Trash", sidecar.path)
+    trashed_as, info_file = (entry.trashed_as, entry.info_file) if entry else (None, None)
+    return TrashedFile(sidecar.path, sidecar.size, trashed_as, info_file)
+
+
+def _quiet(path: Path, detail: str) -> Problem:
+    """A sidecar outcome for the journal only (``detail`` in _QUIET): nothing to tell the user."""
+    return Problem(path, ProblemKind.UNSUPPORTED, detail)
 
 
 def _verify(record: ImageRecord, protected_roots: Sequence[Path]) -> os.stat_result | Problem:
@@ -325,15 +493,15 @@ def moved_names(source: Path, folder: Path) -> Iterator[Path]:
         yield folder / (source.name if number == 1 else f"{stem} ({number}){suffix}")
 
 
-def _move_to_unique_name(source: Path, folder: Path) -> Path:
-    """Moves ``source`` into ``folder`` as NAME or "NAME (2)", "NAME (3)"...; never over a file."""
-    for target in moved_names(source, folder):
+def _move_to_first_free(source: Path, names: Iterable[Path]) -> Path:
+    """Moves ``source`` to the first of ``names`` that is free; never over a file."""
+    for target in names:
         try:
             _move_no_overwrite(source, target)
         except FileExistsError:
             continue
         return target
-    raise FileExistsError(errno.EEXIST, "no free name in the folder", str(folder))
+    raise FileExistsError(errno.EEXIST, "no free name in the folder", str(source.parent))
 
 
 def _move_no_overwrite(source: Path, target: Path) -> None:

@@ -8,6 +8,7 @@ trashed" its files even after the app was closed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import platform
@@ -23,6 +24,7 @@ from dedup_gui.core.digest import file_content_hash
 from dedup_gui.core.formatting import display_path, human_count
 from dedup_gui.core.freedesktop_trash import find_trashed, is_freedesktop, trash_locations
 from dedup_gui.core.model import ImageRecord, Problem
+from dedup_gui.core.sidecars import Sidecar, belongs_to, is_sidecar, paired_name
 
 if TYPE_CHECKING:  # the store imports this module's records
     from dedup_gui.core.store import HashStore
@@ -95,7 +97,7 @@ class Journal(Protocol):
     def begin(
         self,
         kind: BatchKind,
-        items: Sequence[ImageRecord | TrashedFile],
+        items: Sequence[ImageRecord | TrashedFile | Sidecar],
         destination: Path | None,
     ) -> int: ...
 
@@ -113,7 +115,7 @@ class StoreJournal:
     def begin(
         self,
         kind: BatchKind,
-        items: Sequence[ImageRecord | TrashedFile],
+        items: Sequence[ImageRecord | TrashedFile | Sidecar],
         destination: Path | None,
     ) -> int:
         return self._store.begin_batch(kind, destination, [_pending(item) for item in items])
@@ -131,8 +133,8 @@ class StoreJournal:
         self._store.finish_batch(batch_id)
 
 
-def _pending(item: ImageRecord | TrashedFile) -> JournalFile:
-    if isinstance(item, ImageRecord):
+def _pending(item: ImageRecord | TrashedFile | Sidecar) -> JournalFile:
+    if isinstance(item, ImageRecord | Sidecar):
         return JournalFile(item.path, item.size, item.mtime_ns, item.content_hash)
     return JournalFile(item.original, item.size, None, None, item.trashed_as, item.info_file)
 
@@ -142,9 +144,30 @@ def trashed_file(row: JournalFile) -> TrashedFile:
     return TrashedFile(row.path, row.size, row.moved_to, row.info_file)
 
 
+def trashed_files(rows: Sequence[JournalFile]) -> tuple[TrashedFile, ...]:
+    """``trashed_file`` of each row, with each sidecar row inside the photo it went along with.
+
+    ``actions`` writes a photo's row, then the rows of the sidecars that follow it; a sidecar row
+    whose photo is not the last before it in ``rows`` (that photo was already put back) stands
+    alone, so it can still be restored.
+    """
+    photos: list[TrashedFile] = []
+    last_photo: TrashedFile | None = None
+    for row in rows:
+        trashed = trashed_file(row)
+        if not is_sidecar(row.path):
+            last_photo = trashed
+        elif last_photo is not None and belongs_to(row.path, last_photo.original):
+            last_photo = dataclasses.replace(last_photo, sidecars=(*last_photo.sidecars, trashed))
+            photos[-1] = last_photo
+            continue
+        photos.append(trashed)
+    return tuple(photos)
+
+
 def last_undoable(store: HashStore) -> tuple[TrashedFile, ...]:
     """The files of the newest finished trash or move that are still away, for undo."""
-    return tuple(trashed_file(row) for row in store.last_undoable_files())
+    return trashed_files(store.last_undoable_files())
 
 
 # -- interrupted batches ----------------------------------------------------------------------
@@ -155,8 +178,9 @@ class InterruptedBatch:
     """A trash or move that was cut short (crash, power cut) after moving some files."""
 
     batch: JournalBatch
-    total: int  # files the batch set out to move
-    moved: tuple[TrashedFile, ...]  # those that really were moved, so they can be put back
+    total: int  # photos the batch set out to move (their sidecars not counted)
+    # Those that really were moved, with their sidecars inside, so they can be put back.
+    moved: tuple[TrashedFile, ...]
 
     @property
     def text(self) -> str:
@@ -166,10 +190,8 @@ class InterruptedBatch:
         else:
             where = display_path(self.batch.destination)
         count = human_count(self.total, "photo")
-        return (
-            f"An earlier move to {where} was interrupted: "
-            f"{len(self.moved)} of {count} had been moved."
-        )
+        moved = sum(not is_sidecar(f.original) for f in self.moved)
+        return f"An earlier move to {where} was interrupted: {moved} of {count} had been moved."
 
 
 def check_interrupted(store: HashStore) -> list[InterruptedBatch]:
@@ -184,11 +206,7 @@ def check_interrupted(store: HashStore) -> list[InterruptedBatch]:
     for batch in store.unfinished_batches():
         if batch.is_running_elsewhere:
             continue
-        rows = store.batch_files(batch.batch_id)
-        for row in rows:
-            if row.state is FileState.PENDING:
-                state, moved_to, info_file, detail = _settle(batch, row)
-                store.settle_file(row.row_id, state, moved_to, info_file, detail)
+        rows = _settle_batch(store, batch)
         done = [row for row in store.batch_files(batch.batch_id) if row.state is FileState.DONE]
         log.info(
             "batch %d (%s) was interrupted: %d of %d done",
@@ -200,8 +218,23 @@ def check_interrupted(store: HashStore) -> list[InterruptedBatch]:
         if batch.kind == "restore" or not done:
             store.finish_batch(batch.batch_id)
         else:
-            found.append(InterruptedBatch(batch, len(rows), tuple(map(trashed_file, done))))
+            photos = sum(not is_sidecar(row.path) for row in rows)
+            found.append(InterruptedBatch(batch, photos, trashed_files(done)))
     return found
+
+
+def _settle_batch(store: HashStore, batch: JournalBatch) -> list[JournalFile]:
+    """Settles the batch's pending rows from the disk, in order; returns its rows."""
+    rows = store.batch_files(batch.batch_id)
+    photo: JournalFile | None = None  # the latest photo row, as settled: its sidecars follow it
+    for row in rows:
+        if row.state is FileState.PENDING:
+            state, moved_to, info_file, detail = _settle(batch, row, photo)
+            store.settle_file(row.row_id, state, moved_to, info_file, detail)
+            row = dataclasses.replace(row, state=state, moved_to=moved_to or row.moved_to)
+        if not is_sidecar(row.path):
+            photo = row
+    return rows
 
 
 def close_batch(store: HashStore, batch_id: int) -> None:
@@ -214,9 +247,12 @@ _LOST_TRACK = "not at its place, and not found where it was being moved to"
 
 
 def _settle(
-    batch: JournalBatch, row: JournalFile
+    batch: JournalBatch, row: JournalFile, photo: JournalFile | None
 ) -> tuple[FileState, Path | None, Path | None, str]:
-    """(state, moved_to, info_file, detail) of a file left pending by an interrupted batch."""
+    """(state, moved_to, info_file, detail) of a file left pending by an interrupted batch.
+
+    ``photo`` is the row before (settled), whose sidecar ``row`` may be.
+    """
     if batch.kind == "restore":
         is_back = os.path.lexists(row.path) and not (
             row.moved_to is not None and os.path.lexists(row.moved_to)
@@ -229,7 +265,7 @@ def _settle(
     if batch.kind == "trash":
         found = _find_in_trash(row)
     else:
-        found = _find_in_folder(row, batch.destination)
+        found = _find_in_folder(row, batch.destination, photo)
     if found is None:
         return FileState.FAILED, None, None, _LOST_TRACK
     return FileState.DONE, found[0], found[1], ""
@@ -257,9 +293,21 @@ def _find_in_trash(row: JournalFile) -> tuple[Path, Path | None] | None:
     return entry.trashed_as, entry.info_file
 
 
-def _find_in_folder(row: JournalFile, folder: Path | None) -> tuple[Path, Path | None] | None:
+def _find_in_folder(
+    row: JournalFile, folder: Path | None, photo: JournalFile | None
+) -> tuple[Path, Path | None] | None:
     if folder is None:
         return None
+    if (
+        photo is not None
+        and photo.state is FileState.DONE
+        and photo.moved_to is not None
+        and belongs_to(row.path, photo.path)
+    ):
+        # move_files first tries the name that pairs the sidecar with its renamed photo.
+        paired = folder / paired_name(row.path, photo.path, photo.moved_to)
+        if _has_content(paired, row):
+            return paired, None
     # move_files takes the first free name in this sequence, so ours is before the first gap.
     for candidate in moved_names(row.path, folder):
         if not os.path.lexists(candidate):
