@@ -5,7 +5,7 @@
 #     packaging/build_bundle.sh
 #
 # It makes its own venv (never the developer's), installs dedup-gui from a copy of the source
-# plus PyInstaller and, when they install cleanly, pillow-heif and rawpy, then runs the spec.
+# plus PyInstaller and, when they install cleanly, pi-heif and rawpy, then runs the spec.
 # Environment: PYTHON (default python3, must have its shared libpython), BUNDLE_VENV (default
 # build/bundle/venv, reused between builds), DEDUP_GUI_SOURCE (default: this checkout).
 set -euo pipefail
@@ -31,7 +31,7 @@ mkdir -p "$work/src"
 tar -C "$source_dir" --exclude=./build --exclude=./dist --exclude=./.git --exclude='./*venv' \
   --exclude='__pycache__' -cf - . | tar -C "$work/src" -xf -
 "$venv/bin/python" -m pip install --quiet "$work/src" "pyinstaller>=6.10,<7"
-for optional in pillow-heif rawpy; do
+for optional in pi-heif rawpy; do
   "$venv/bin/python" -m pip install --quiet "$optional" \
     || echo "warning: $optional did not install; the bundle is built without it"
 done

@@ -1,9 +1,10 @@
 """Read an image file once; digest its bytes and compute its perceptual hash. No Qt.
 
 Runs inside worker processes: everything a pool needs is a top-level, picklable function.
+Files are opened by ``decoders.open_image`` (Pillow, HEIF/AVIF/JPEG XL, camera RAW).
 
-Extra Pillow plugins (e.g. ``pillow_heif.HeifImagePlugin``) are named, comma-separated, in the
-environment variable ``DEDUP_GUI_PLUGINS``; ``configured_plugins`` reads it in the scanning
+Extra Pillow plugins beyond the optional ones ``decoders`` knows are named, comma-separated, in
+the environment variable ``DEDUP_GUI_PLUGINS``; ``configured_plugins`` reads it in the scanning
 process and ``init_worker`` imports those modules in each worker, where they register formats.
 """
 
@@ -13,56 +14,39 @@ import functools
 import hashlib
 import importlib
 import importlib.util
-import io
 import logging
 import os
-import re
-import struct
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import imagehash
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from dedup_gui.core import digest
+from dedup_gui.core.decoders import (
+    DECODE_ERRORS,
+    as_unreadable,
+    full_pixels,
+    is_wide_grey,
+    open_image,
+    register_optional_formats,
+    wide_grey_to_l,
+)
+from dedup_gui.core.decoders import MAX_PIXELS as MAX_PIXELS  # re-exported: tests, callers
+from dedup_gui.core.decoders import normalise_exif_date as normalise_exif_date
 from dedup_gui.core.errors import UnreadableImage
 from dedup_gui.core.model import FileInfo, HashAlgorithm, HashSettings, ProblemKind
-from dedup_gui.core.orientation import ORIENTATION_TAG, swaps_sides, upright, valid_orientation
-from dedup_gui.core.scanning import RAW_EXTENSIONS, sniff_image_type
+from dedup_gui.core.orientation import upright
 
 log = logging.getLogger(__name__)
-
-# Pillow's own hard limit (2 x its default MAX_IMAGE_PIXELS): ~179 MP, above any camera sensor
-# (150 MP medium format) yet far below what would exhaust memory in a worker (~540 MB as RGB).
-MAX_PIXELS = 2 * 89_478_485
 
 # Crop-resistant hashing: imagehash segments a 300x300 greyscale copy. Only the largest segments
 # are kept, so a busy photo does not store (and compare) hundreds of segment hashes.
 _CROP_SEGMENTATION_PX = 300
 _CROP_MAX_SEGMENTS = 16
-
-# Pillow raises all of these on damaged data, depending on the format plugin.
-_DECODE_ERRORS: tuple[type[Exception], ...] = (
-    *(Image.DecompressionBombError, MemoryError, OSError, SyntaxError, ValueError, EOFError),
-    *(struct.error, IndexError, KeyError, TypeError, ZeroDivisionError),
-)
-
-_MISSING_PLUGIN = {
-    "HEIC": "HEIC support not installed (it needs the pillow-heif package)",
-    "AVIF": "AVIF support not installed (it needs Pillow built with libavif)",
-    "JXL": "JPEG XL support not installed (it needs the pillow-jxl-plugin package)",
-}
-_PLUGIN_ID = {"HEIC": "HEIF"}  # our sniffed name -> Pillow's registry name, where they differ
-_SUFFIX_FORMAT = {".heic": "HEIC", ".heif": "HEIC", ".avif": "AVIF", ".jxl": "JXL"}
-
-_EXIF_IFD = 0x8769
-_DATETIME_ORIGINAL_TAG = 36867
-_DATETIME_TAG = 306
-_EXIF_DATE = re.compile(r"\s*(\d{4})[:\-/.](\d{2})[:\-/.](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 
 # Content hashes whose perceptual hash (for this scan's settings) the store already holds. Set
 # once per worker process by ``init_worker``; module state because a pool initializer has no
@@ -87,7 +71,7 @@ class HashResult:
     perceptual_hash: bytes | None
     width: int | None  # as displayed, after EXIF orientation
     height: int | None
-    format: str | None  # Pillow's format name
+    format: str | None  # Pillow's format name, or a camera RAW's ("DNG", "CR2", ...)
     date_taken: str | None  # "YYYY-MM-DD HH:MM:SS"
 
 
@@ -101,6 +85,7 @@ def init_worker(known_contents: frozenset[bytes], plugins: Sequence[str] = ()) -
     global _known_contents
     _known_contents = known_contents
     load_plugins(plugins)  # first, so a plugin cannot loosen the limit set below
+    register_optional_formats()
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2  # Pillow raises above twice this
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
@@ -209,18 +194,19 @@ def hash_file(task: HashTask) -> HashResult:
         return HashResult(content, None, None, None, None, None)
     path = task.info.path
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = _check_pixels(img)
-            fmt = img.format
-            orientation, date_taken = _read_exif(img)
-            small = _decode_small(img, task.settings)
-    except _DECODE_ERRORS as exc:
-        raise _as_unreadable(exc, data, path) from exc
-    small = upright(small, orientation)
-    if swaps_sides(orientation):
-        width, height = height, width
+        with open_image(data, path, min_px=_working_px(task.settings)) as opened:
+            small = _decode_small(opened.image, task.settings)
+            # The file's metadata, for facts read from it: opened.metadata.getexif() / .info.
+    except DECODE_ERRORS as exc:
+        raise as_unreadable(exc, data, path) from exc
+    small = upright(small, opened.orientation)
     return HashResult(
-        content, _perceptual_hash(small, task.settings), width, height, fmt, date_taken
+        content,
+        _perceptual_hash(small, task.settings),
+        opened.width,
+        opened.height,
+        opened.format,
+        opened.date_taken,
     )
 
 
@@ -251,21 +237,14 @@ def _fail(kind: ProblemKind, detail: str) -> UnreadableImage:
     return UnreadableImage(kind.value, detail)  # a plain str: it is pickled and stored
 
 
-def _check_pixels(img: Image.Image) -> tuple[int, int]:
-    """Refuse from the header alone what would not fit a worker's memory."""
-    width, height = img.size
-    if width * height > MAX_PIXELS:
-        raise _fail(ProblemKind.TOO_LARGE, f"image is too large ({width} x {height} pixels)")
-    return width, height
-
-
 def _decode_small(img: Image.Image, settings: HashSettings) -> Image.Image:
     """Decode the first frame only as large as the algorithm needs, as L or RGB."""
     px = _working_px(settings)
     mode = "RGB" if settings.algorithm is HashAlgorithm.COLORHASH else "L"
-    if img.format in ("JPEG", "MPO"):
+    if img.format in ("JPEG", "MPO", "HEIF"):
         # libjpeg scales by 1/2..1/8 while decoding (DCT scaling): a 24 MP photo decodes as
-        # 0.4 MP, several times faster and with 1/64 of the memory.
+        # 0.4 MP, several times faster and with 1/64 of the memory. pillow-heif decodes an
+        # embedded thumbnail instead, when one at least this big is a scaled copy of the image.
         img.draft(mode, (px, px))
     img.load()
     flat = _flatten(img, mode)
@@ -277,14 +256,8 @@ def _decode_small(img: Image.Image, settings: HashSettings) -> Image.Image:
 
 def _flatten(img: Image.Image, mode: str) -> Image.Image:
     """``img`` as 8-bit ``mode``: transparency over white, 16-bit and float scaled to 0-255."""
-    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
-        values = np.asarray(img, dtype=np.float32)
-        top = float(values.max()) if values.size else 0.0
-        if img.mode.startswith("I;16") or top > 255.0:
-            values = values / 257.0  # 16-bit range; Pillow's convert("L") would clip instead
-        elif img.mode == "F" and top <= 1.0:
-            values = values * 255.0
-        img = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L")
+    if is_wide_grey(img):
+        img = wide_grey_to_l(img)
     elif img.has_transparency_data:
         # What a viewer shows on a light background; hidden colour under alpha 0 is ignored.
         rgba = img.convert("RGBA")
@@ -324,96 +297,6 @@ def _pack(h: imagehash.ImageHash) -> bytes:
     return bytes(np.packbits(np.asarray(h.hash, dtype=bool).flatten()).tobytes())
 
 
-# --- EXIF ----------------------------------------------------------------------------------------
-
-
-def _read_exif(img: Image.Image) -> tuple[int, str | None]:
-    """(orientation 1-8, date taken) from EXIF; damaged EXIF counts as none, never as an error."""
-    try:
-        exif = img.getexif()
-        orientation = exif.get(ORIENTATION_TAG, 1)
-        taken = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL_TAG) or exif.get(_DATETIME_TAG)
-    except _DECODE_ERRORS as exc:
-        log.debug("ignoring unreadable EXIF: %r", exc)
-        return 1, None
-    return valid_orientation(orientation), normalise_exif_date(taken)
-
-
-def normalise_exif_date(value: object) -> str | None:
-    """EXIF date ("2021:06:01 12:00:00", or with - / . separators) as "2021-06-01 12:00:00".
-
-    Returns None for missing, blank ("    :  :  "), zero or otherwise impossible dates.
-    """
-    if isinstance(value, bytes):
-        value = value.decode("ascii", "replace")
-    if not isinstance(value, str):
-        return None
-    match = _EXIF_DATE.match(value.replace("\x00", ""))
-    if match is None:
-        return None
-    try:
-        year, month, day, hour, minute, second = (int(part) for part in match.groups())
-        parsed = datetime(year, month, day, hour, minute, second)
-    except ValueError:
-        return None
-    return parsed.strftime("%Y-%m-%d %H:%M:%S")
-
-
-# --- errors --------------------------------------------------------------------------------------
-
-
-def _as_unreadable(exc: BaseException, data: bytes, path: Path) -> UnreadableImage:
-    """The user-facing reason for a decoding failure."""
-    if isinstance(exc, UnreadableImage):
-        return exc
-    if isinstance(exc, Image.DecompressionBombError):
-        size = _header_size(data)
-        if size is None:
-            return _fail(ProblemKind.TOO_LARGE, "image is too large")
-        return _fail(ProblemKind.TOO_LARGE, f"image is too large ({size[0]} x {size[1]} pixels)")
-    if isinstance(exc, MemoryError):
-        return _fail(ProblemKind.TOO_LARGE, "not enough memory to decode")
-    if isinstance(exc, UnidentifiedImageError):
-        return _unidentified(data, path)
-    log.debug("decoding %r failed", path, exc_info=exc)
-    if "truncated" in str(exc):
-        return _fail(ProblemKind.CORRUPT, "the file is truncated (an incomplete copy?)")
-    return _fail(ProblemKind.CORRUPT, f"damaged image data ({str(exc)[:80] or type(exc).__name__})")
-
-
-def _unidentified(data: bytes, path: Path) -> UnreadableImage:
-    """Why Pillow did not recognise the content: damaged, unsupported here, or no image at all."""
-    sniffed = sniff_image_type(data[:32])
-    if sniffed is not None and _PLUGIN_ID.get(sniffed, sniffed) in Image.OPEN:
-        # Pillow turns a damaged header (e.g. a PNG chunk's bad CRC) into "cannot identify".
-        return _fail(ProblemKind.CORRUPT, f"damaged {sniffed} file (its header cannot be read)")
-    suffix = path.suffix.lower()
-    fmt = sniffed or _SUFFIX_FORMAT.get(suffix)
-    if fmt in _MISSING_PLUGIN:
-        return _fail(ProblemKind.UNSUPPORTED, _MISSING_PLUGIN[fmt])
-    if suffix in RAW_EXTENSIONS:
-        return _fail(
-            ProblemKind.UNSUPPORTED,
-            f"camera RAW files ({suffix[1:].upper()}) are not supported",
-        )
-    return _fail(ProblemKind.NOT_AN_IMAGE, "not an image (content is not a known image format)")
-
-
-def _header_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG or JPEG header, for messages only."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
-        width, height = struct.unpack(">II", data[16:24])
-        return width, height
-    pos = 2 if data.startswith(b"\xff\xd8") else len(data)
-    while pos + 9 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # SOFn
-            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
-            return width, height
-        pos += 2 + struct.unpack(">H", data[pos + 2 : pos + 4])[0]
-    return None
-
-
 # --- same-pixel check ----------------------------------------------------------------------------
 
 
@@ -421,34 +304,18 @@ def pixel_digest(path: Path) -> bytes:
     """Digest of the fully decoded, EXIF-oriented pixels, with their size and mode.
 
     Equal digests mean the same picture pixel for pixel, whatever the container or metadata
-    (a JPEG with edited EXIF, a lossless PNG of a JPEG). Decodes at full size: use it only on
-    candidates already known to have equal dimensions.
+    (a JPEG with edited EXIF, a lossless PNG of a JPEG; for camera RAWs the sensor data).
+    Decodes at full size: use it only on candidates already known to have equal dimensions.
 
     Raises:
         UnreadableImage: as ``hash_file`` does.
     """
     data = _read(path)
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            _check_pixels(img)
-            orientation, _ = _read_exif(img)
-            img.load()
-            pixels = upright(img, orientation)
-            mode = _digest_mode(pixels)
-            if pixels.mode != mode:
-                pixels = pixels.convert(mode)
-            raw = pixels.tobytes()
-    except _DECODE_ERRORS as exc:
-        raise _as_unreadable(exc, data, path) from exc
+        description, pixels = full_pixels(data, path)
+    except DECODE_ERRORS as exc:
+        raise as_unreadable(exc, data, path) from exc
     hasher = hashlib.blake2b(digest_size=digest.DIGEST_BYTES)
-    hasher.update(f"{pixels.width}x{pixels.height} {mode}\n".encode())
-    hasher.update(raw)
+    hasher.update(f"{description}\n".encode())
+    hasher.update(pixels)
     return hasher.digest()
-
-
-def _digest_mode(img: Image.Image) -> str:
-    if img.has_transparency_data:
-        return "RGBA"
-    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
-        return img.mode  # converting to RGB would clip: different pictures could look equal
-    return "RGB"
