@@ -1,11 +1,21 @@
 """Speed and peak memory of find_candidate_pairs and group_by_distance on synthetic 64-bit hashes.
 
 Usage: python benchmarks/bench_grouping.py [--sizes 10000 100000 1000000] [--distance 8]
+       [--entries 1.14]
 
 The hashes are uniform random, except 10% of them, which sit in planted clusters of 2-5 hashes
 made from one random centre with 0-8 bits flipped each. Each size runs in its own process, so
 the peak RSS (getrusage ru_maxrss) is that size's alone: after find_candidate_pairs, after
 building the ImageRecords that group_by_distance takes (~0.6 KB each, not timed), and at the end.
+
+Then group_by_distance again with ``match_turned=True`` ("turned s"): each record gets ``turned``
+entries, ``--entries`` of them on average (1 + a random share with a 2nd, 3rd ... entry). An entry
+is the record's hash with a fixed bit permutation and mask, the same for all records, so copies'
+entries are as near each other as their hashes; turn bytes are random. As in real photos, 1 in 8
+records is canonical upright: its first entry is its upright hash.
+The 1.14 default is what the accuracy corpus gives at turning.AMBIGUITY_MARGIN (0.02; measured by
+turn_stability.py). Grouping then runs two searches: the upright hashes, as with it off, and the
+entries.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -61,11 +72,33 @@ def make_records(hashes: np.ndarray) -> list[ImageRecord]:
     ]
 
 
+def with_turned(
+    records: list[ImageRecord], hashes: np.ndarray, mean_entries: float
+) -> list[ImageRecord]:
+    """``records`` with synthetic ``turned`` entries, ``mean_entries`` per record on average."""
+    rng = np.random.default_rng(1)
+    n = len(hashes)
+    extra = np.floor(mean_entries - 1 + rng.random(n)).astype(int)  # mean: mean_entries - 1
+    bits = np.unpackbits(hashes, axis=1)
+    others = []
+    for _ in range(1 + int(extra.max(initial=0))):
+        perm, mask = rng.permutation(64), rng.integers(0, 2, 64, dtype=np.uint8)
+        others.append(np.packbits(bits[:, perm] ^ mask, axis=1))
+    upright = rng.random(n) < 1 / 8
+    others[0][upright] = hashes[upright]
+    turns = rng.integers(0, 8, size=(n, len(others)), dtype=np.uint8)
+    out = []
+    for k, record in enumerate(records):
+        blob = b"".join(bytes([turns[k, e]]) + others[e][k].tobytes() for e in range(1 + extra[k]))
+        out.append(replace(record, turned=blob))
+    return out
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def run_one(n: int, distance: int) -> dict[str, float]:
+def run_one(n: int, distance: int, entries: float) -> dict[str, float]:
     """Times one size in this process."""
     hashes = make_hashes(n)
     started = time.perf_counter()
@@ -77,14 +110,22 @@ def run_one(n: int, distance: int) -> dict[str, float]:
     started = time.perf_counter()
     groups = group_by_distance(records, distance)
     group_s = time.perf_counter() - started
+    group_count = len(groups)
+    del groups
+    records = with_turned(records, hashes, entries)
+    started = time.perf_counter()
+    turned_groups = group_by_distance(records, distance, match_turned=True)
+    turned_s = time.perf_counter() - started
     return {
         "n": n,
         "pairs": len(i),
         "pairs_s": pairs_s,
         "pairs_rss_mb": pairs_rss,
         "records_rss_mb": records_rss,
-        "groups": len(groups),
+        "groups": group_count,
         "group_s": group_s,
+        "turned_groups": len(turned_groups),
+        "turned_s": turned_s,
         "rss_mb": peak_rss_mb(),
     }
 
@@ -93,22 +134,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--distance", type=int, default=8)
+    parser.add_argument("--entries", type=float, default=1.14, help="turned entries per record")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one size
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(run_one(args.one, args.distance)))
+        print(json.dumps(run_one(args.one, args.distance, args.entries)))
         return
     print(f"threshold {args.distance} bits of 64; numpy {np.__version__}; {os.cpu_count()} cores")
+    print(f"turned: {args.entries} entries per record")
     header = ("n", "pairs", "find_pairs s", "peak RSS MB", "+records MB", "groups", "group_by s")
-    header += ("peak RSS MB",)
-    print("{:>9} {:>8} {:>13} {:>12} {:>12} {:>8} {:>11} {:>12}".format(*header))
+    header += ("groups", "turned s", "peak RSS MB")
+    print("{:>9} {:>8} {:>13} {:>12} {:>12} {:>8} {:>11} {:>8} {:>9} {:>12}".format(*header))
     for n in args.sizes:
         command = [sys.executable, __file__, "--one", str(n), "--distance", str(args.distance)]
+        command += ["--entries", str(args.entries)]
         result = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
         print(
             f"{result['n']:>9} {result['pairs']:>8} {result['pairs_s']:>13.2f} "
             f"{result['pairs_rss_mb']:>12.0f} {result['records_rss_mb']:>12.0f} "
-            f"{result['groups']:>8} {result['group_s']:>11.2f} {result['rss_mb']:>12.0f}"
+            f"{result['groups']:>8} {result['group_s']:>11.2f} {result['turned_groups']:>8} "
+            f"{result['turned_s']:>9.2f} {result['rss_mb']:>12.0f}"
         )
 
 

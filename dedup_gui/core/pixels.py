@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dedup_gui.core.cancel import CancelToken, NeverCancelled
 from dedup_gui.core.hashing import configured_plugins, load_plugins, pixel_digest
-from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation, ScanRequest
+from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation, ScanRequest, Turn
 from dedup_gui.core.store import HashStore
 from dedup_gui.core.workers import TaskFailed, WorkerPool, default_worker_count
 
@@ -25,6 +25,9 @@ def _is_candidate(member: GroupMember, reference: ImageRecord) -> bool:
     record = member.record
     return (
         member.relation is Relation.NEAR
+        # A turned copy's pixels differ from the reference's as displayed: decoding both in
+        # full could at best find a symmetric picture, and "same pixels" would hide the turn.
+        and member.turn is Turn.NONE
         and member.distance <= _SAME_PIXELS_MAX_DISTANCE
         and (record.width, record.height) == (reference.width, reference.height)
         and record.content_hash != reference.content_hash

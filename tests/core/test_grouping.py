@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable
+from itertools import product
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from dedup_gui.core.cancel import Cancelled, CancelToken
 from dedup_gui.core.grouping import best_first_key, group_by_distance
-from dedup_gui.core.model import Group, ImageRecord, Relation
+from dedup_gui.core.model import Group, ImageRecord, Relation, Turn
+from dedup_gui.core.turning import between, compose, entries, inverse
 from tests.core.test_hamming import planted
 
 BASE = 0x0123_4567_89AB_CDEF  # any 64-bit pattern
@@ -280,3 +284,155 @@ def test_leader_invariants_hold_on_random_clustered_records() -> None:
         for ref in refs:
             if best_first_key(ref) < best_first_key(record):
                 assert hamming(ref.perceptual_hash, record.perceptual_hash) > 8
+
+
+# --- match_turned ---------------------------------------------------------------------------
+
+FAR = flip(BASE, range(0, 64, 2))  # 32 bits from BASE
+OTHER = flip(BASE, range(1, 64, 2))  # 32 bits from BASE and 64 from FAR
+
+
+def entry(turn: Turn, value: int) -> bytes:
+    return bytes([turn]) + value.to_bytes(8, "big")
+
+
+def turned_rec(name: str, upright: int, *entries: bytes, **kwargs: Any) -> ImageRecord:
+    return dataclasses.replace(rec(name, upright, **kwargs), turned=b"".join(entries))
+
+
+def turns(group: Group) -> dict[str, Turn]:
+    return {m.record.path.name: m.turn for m in group.members}
+
+
+@pytest.mark.parametrize(("ref_turn", "other_turn"), list(product(Turn, Turn)))
+def test_a_member_is_the_reference_turned_as_their_entries_say(
+    ref_turn: Turn, other_turn: Turn
+) -> None:
+    # a turned by ref_turn looks like b turned by other_turn (both hash to BASE), so b is a
+    # turned by ref_turn, then by the inverse of other_turn.
+    a = turned_rec("a.jpg", FAR, entry(ref_turn, BASE), px=300)
+    b = turned_rec("b.jpg", OTHER, entry(other_turn, flip(BASE, [3])))
+    (group,) = group_by_distance([a, b], 8, match_turned=True)
+    expected = compose(ref_turn, inverse(other_turn))
+    assert turns(group) == {"a.jpg": Turn.NONE, "b.jpg": expected}
+    assert [m.distance for m in group.members] == [0, 1]
+    # The other way round: a is b turned back.
+    bigger_b = dataclasses.replace(b, width=400, height=400)
+    (group,) = group_by_distance([bigger_b, a], 8, match_turned=True)
+    assert turns(group) == {"b.jpg": Turn.NONE, "a.jpg": inverse(expected)}
+
+
+def test_without_match_turned_entries_are_ignored() -> None:
+    a = turned_rec("a.jpg", FAR, entry(Turn.NONE, BASE), px=300)
+    b = turned_rec("b.jpg", OTHER, entry(Turn.ROTATED_90, BASE))
+    assert group_by_distance([a, b], 8) == []
+    assert group_by_distance([a, b], 8, match_turned=False) == []
+    assert len(group_by_distance([a, b], 8, match_turned=True)) == 1
+
+
+def test_a_record_without_entries_matches_by_its_upright_hash() -> None:
+    plain = rec("plain.jpg", BASE, px=300)  # e.g. hashed before turned hashes existed
+    turned = turned_rec("turned.jpg", OTHER, entry(Turn.ROTATED_270, flip(BASE, [9])))
+    (group,) = group_by_distance([plain, turned], 8, match_turned=True)
+    # turned.jpg turned 270 degrees clockwise is plain.jpg: it is plain.jpg turned 90.
+    assert turns(group) == {"plain.jpg": Turn.NONE, "turned.jpg": Turn.ROTATED_90}
+
+
+def test_upright_hashes_still_match_whatever_the_entries() -> None:
+    # In their canonical orientation the two are apart (a hash's bits depend on orientation),
+    # upright they are 3 bits apart: matching turned copies must not lose that pair.
+    a = turned_rec("a.jpg", BASE, entry(Turn.MIRRORED, FAR), px=300)
+    b = turned_rec("b.jpg", flip(BASE, [1, 2, 3]), entry(Turn.MIRRORED, OTHER))
+    (group,) = group_by_distance([a, b], 8, match_turned=True)
+    assert turns(group) == {"a.jpg": Turn.NONE, "b.jpg": Turn.NONE}
+    assert group.members[1].distance == 3
+
+
+def test_the_nearest_entries_decide_and_a_tie_prefers_the_lower_turn() -> None:
+    a = turned_rec("a.jpg", FAR, entry(Turn.NONE, BASE), entry(Turn.ROTATED_90, OTHER), px=300)
+    near = turned_rec(
+        "near.jpg",
+        flip(FAR, range(20)),
+        entry(Turn.ROTATED_180, flip(BASE, range(5))),  # says ROTATED_180, 5 bits
+        entry(Turn.ROTATED_90, flip(OTHER, [7, 8])),  # says NONE, 2 bits: wins
+    )
+    (group,) = group_by_distance([a, near], 8, match_turned=True)
+    assert turns(group)["near.jpg"] is Turn.NONE
+    assert group.members[1].distance == 2
+    mirrored = inverse(compose(inverse(Turn.ROTATED_90), Turn.MIRRORED))
+    tie = turned_rec(
+        "tie.jpg",
+        flip(FAR, range(20)),
+        entry(Turn.ROTATED_180, BASE),  # says ROTATED_180
+        entry(mirrored, OTHER),  # says MIRRORED, as near
+    )
+    (group,) = group_by_distance([a, tie], 8, match_turned=True)
+    assert turns(group)["tie.jpg"] is Turn.ROTATED_180
+
+
+def test_exact_copies_of_a_turned_member_share_its_turn() -> None:
+    same = os.urandom(16)
+    a = turned_rec("a.jpg", FAR, entry(Turn.NONE, BASE), px=300)
+    copies = [
+        turned_rec(name, OTHER, entry(Turn.MIRRORED, BASE), content=same)
+        for name in ("m1.jpg", "m2.jpg")
+    ]
+    (group,) = group_by_distance([a, *copies], 8, match_turned=True)
+    assert turns(group) == {"a.jpg": Turn.NONE, "m1.jpg": Turn.MIRRORED, "m2.jpg": Turn.MIRRORED}
+
+
+def test_turned_entries_must_be_whole_and_name_a_turn() -> None:
+    a = turned_rec("a.jpg", BASE, entry(Turn.NONE, BASE)[:-1])
+    with pytest.raises(ValueError, match="entries"):
+        group_by_distance([a, rec("b.jpg")], 8, match_turned=True)
+    bad = turned_rec("a.jpg", BASE, b"\x08" + BASE.to_bytes(8, "big"))
+    with pytest.raises(ValueError, match="turn"):
+        group_by_distance([bad, rec("b.jpg")], 8, match_turned=True)
+
+
+def test_multi_hashes_ignore_match_turned() -> None:
+    a = turned_rec("a.jpg", BASE, entry(Turn.NONE, FAR), px=300)
+    b = turned_rec("b.jpg", OTHER, entry(Turn.ROTATED_90, FAR))
+    assert group_by_distance([a, b], 8, segment_bytes=8, match_turned=True) == []
+
+
+def test_turned_leader_invariants_hold_on_random_entries() -> None:
+    rng = np.random.default_rng(11)
+    hashes = planted(rng, 900, 8, max_flips=10)
+    records = []
+    for k in range(300):  # each record: an upright hash and 1-2 entries from the same pool
+        picks = rng.choice(len(hashes), size=int(rng.integers(2, 4)), replace=False)
+        blobs = [bytes([int(rng.integers(0, 8))]) + hashes[p].tobytes() for p in picks[1:]]
+        records.append(
+            turned_rec(f"{k}.jpg", int.from_bytes(hashes[picks[0]].tobytes(), "big"), *blobs)
+        )
+    groups = group_by_distance(records, 8, match_turned=True)
+    assert groups
+    seen = [m.record.path for g in groups for m in g.members]
+    assert len(seen) == len(set(seen))
+
+    for group in groups:
+        ref = group.reference.record
+        for member in group.members[1:]:
+            other = member.record
+            # Upright hashes against each other, entries against each other.
+            found = [(hamming(ref.perceptual_hash, other.perceptual_hash), Turn.NONE)]
+            found += [
+                (hamming(h, hm), between(t, tm))
+                for t, h in entries(ref.turned, 8)
+                for tm, hm in entries(other.turned, 8)
+            ]
+            assert member.distance == min(d for d, _ in found) <= 8
+            assert member.turn == min(turn for d, turn in found if d == member.distance)
+
+
+def test_records_without_any_hash_group_only_as_exact_copies_when_matching_turned() -> None:
+    same = os.urandom(16)
+    records = [rec("a.jpg", b""), rec("c.jpg", b"", content=same), rec("d.jpg", b"", content=same)]
+    records.append(turned_rec("e.jpg", BASE, entry(Turn.MIRRORED, FAR)))
+    only_entries = dataclasses.replace(rec("f.jpg", b""), turned=entry(Turn.NONE, FAR))
+    groups = group_by_distance([*records, only_entries], 8, match_turned=True)
+    assert sorted((turns(g) for g in groups), key=sorted) == [
+        {"c.jpg": Turn.NONE, "d.jpg": Turn.NONE},
+        {"e.jpg": Turn.NONE, "f.jpg": Turn.MIRRORED},
+    ]
