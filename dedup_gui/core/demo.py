@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
+from PIL.TiffImagePlugin import IFDRational
 
 DEMO_FOLDER_NAME = "Demo photos"
 
@@ -68,9 +69,10 @@ def make_demo_library(folder: Path) -> Path:
     """Build the sample library inside ``folder`` and return its root folder.
 
     Planted: exact copies (one in a nested backup folder), a re-encode, a resize, a PNG
-    conversion, a WebP conversion, a copy with edited metadata only, an EXIF-rotated copy and
-    unrelated photos, plus one damaged file and a text file, so the problems list and the
-    walk's filtering show too.
+    conversion, a WebP conversion, a copy with edited metadata only, an EXIF-rotated copy, an
+    export turned a quarter and a mirrored one, a burst of two frames a second apart, camera
+    facts (lens, exposure, GPS) and a rated .xmp sidecar, plus one damaged file and a text
+    file, so the problems list and the walk's filtering show too.
     """
     root = folder / DEMO_FOLDER_NAME
     summer, phone, camera = root / "2023 Summer", root / "Phone export", root / "Camera"
@@ -79,12 +81,7 @@ def make_demo_library(folder: Path) -> Path:
         sub.mkdir(parents=True, exist_ok=True)
     _plant_copies(summer, phone, camera, backup, wallpapers)
     _plant_rotated(phone, camera)
-    for name, file_name in (
-        ("sunset", summer / "sunset.jpg"),
-        ("forest", camera / "forest path.jpg"),
-        ("snow", root / "winter morning.jpg"),
-    ):
-        _save_jpeg(_draw(name, 1000, 667), file_name)
+    _plant_photographers(root, summer, camera)
     _write_damaged(camera / "DSC_1050.jpg")
     (root / "notes.txt").write_text("Holiday pictures, sorted in 2023.\n", encoding="utf-8")
     return root
@@ -128,6 +125,38 @@ def _plant_rotated(phone: Path, camera: Path) -> None:
         orientation=6,
         date="2023:08:03 21:30:12",
     )
+
+
+def _plant_photographers(root: Path, summer: Path, camera: Path) -> None:
+    """What a photographer's folders add: turned exports, a burst, camera facts, a rating."""
+    exports = root / "Exports"
+    exports.mkdir(exist_ok=True)
+    snow = _draw("snow", 1000, 667)
+    _save_jpeg(snow, root / "winter morning.jpg", date="2023:01:21 08:12:40", facts=True)
+    # Exported turned a quarter clockwise, and a mirrored copy: no EXIF tag turns them back.
+    _save_jpeg(
+        snow.transpose(Image.Transpose.ROTATE_270), exports / "winter morning 2.jpg", quality=80
+    )
+    sunset = _draw("sunset", 1000, 667)
+    _save_jpeg(sunset, summer / "sunset.jpg", date="2023:07:21 21:04:10", facts=True)
+    _save_jpeg(ImageOps.mirror(sunset), exports / "sunset mirrored.jpg", quality=85)
+    # A burst: the next frame a second later, the camera moved a little. Similar, not a copy.
+    forest = _draw("forest", 1000, 667)
+    forest_path = camera / "forest path.jpg"
+    _save_jpeg(forest, forest_path, date="2023:09:10 15:30:05", facts=True)
+    moved = forest.crop((40, 20, 1000, 667)).resize((1000, 667), Image.Resampling.LANCZOS)
+    _save_jpeg(moved, camera / "forest path 2.jpg", date="2023:09:10 15:30:06", facts=True)
+    # A rating and colour label given in Lightroom, kept in a sidecar beside the photo.
+    forest_path.with_suffix(".xmp").write_text(_XMP_RATED, encoding="utf-8")
+
+
+_XMP_RATED = """<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmp:Rating="4" xmp:Label="Green"/>
+ </rdf:RDF>
+</x:xmpmeta>
+"""
 
 
 # -- drawing ----------------------------------------------------------------------------------
@@ -310,6 +339,7 @@ def _save_jpeg(
     quality: int = 90,
     date: str | None = None,
     orientation: int | None = None,
+    facts: bool = False,
 ) -> Path:
     exif = Image.Exif()
     exif[_MAKE_TAG], exif[_MODEL_TAG] = "Demo Camera Co.", "DC-1"
@@ -317,8 +347,23 @@ def _save_jpeg(
         exif[_ORIENTATION_TAG] = orientation
     if date is not None:
         exif.get_ifd(_EXIF_IFD)[_DATETIME_ORIGINAL_TAG] = date
+    if facts:
+        _add_camera_facts(exif)
     img.save(path, "JPEG", quality=quality, exif=exif.tobytes())
     return path
+
+
+def _add_camera_facts(exif: Image.Exif) -> None:
+    """Lens, exposure and a GPS position, as a camera with a phone link records them."""
+    details = exif.get_ifd(_EXIF_IFD)
+    details[0xA434] = "DC 24-70mm F2.8"  # LensModel
+    details[0x8827] = 200  # ISO
+    details[0x829A] = IFDRational(1, 250)  # ExposureTime
+    details[0x829D] = IFDRational(28, 10)  # FNumber
+    details[0x920A] = IFDRational(35, 1)  # FocalLength
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (IFDRational(46), IFDRational(31), IFDRational(12))
+    gps[3], gps[4] = "E", (IFDRational(7), IFDRational(57), IFDRational(48))
 
 
 def _reencode(src: Path, dst: Path, *, quality: int) -> Path:

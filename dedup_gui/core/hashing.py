@@ -38,8 +38,10 @@ from dedup_gui.core.decoders import (
 from dedup_gui.core.decoders import MAX_PIXELS as MAX_PIXELS  # re-exported: tests, callers
 from dedup_gui.core.decoders import normalise_exif_date as normalise_exif_date
 from dedup_gui.core.errors import UnreadableImage
-from dedup_gui.core.model import FileInfo, HashAlgorithm, HashSettings, ProblemKind
+from dedup_gui.core.model import FileInfo, HashAlgorithm, HashSettings, PhotoFacts, ProblemKind
 from dedup_gui.core.orientation import upright
+from dedup_gui.core.photo_facts import read_facts
+from dedup_gui.core.turning import can_turn, turned_hashes
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,8 @@ class HashResult:
     height: int | None
     format: str | None  # Pillow's format name, or a camera RAW's ("DNG", "CR2", ...)
     date_taken: str | None  # "YYYY-MM-DD HH:MM:SS"
+    facts: PhotoFacts | None = None
+    turned: bytes | None = None  # see ImageRecord.turned
 
 
 def init_worker(known_contents: frozenset[bytes], plugins: Sequence[str] = ()) -> None:
@@ -196,7 +200,8 @@ def hash_file(task: HashTask) -> HashResult:
     try:
         with open_image(data, path, min_px=_working_px(task.settings)) as opened:
             small = _decode_small(opened.image, task.settings)
-            # The file's metadata, for facts read from it: opened.metadata.getexif() / .info.
+            # After decoding: a PNG's XMP or EXIF may follow its pixel data.
+            facts = read_facts(opened.metadata)
     except DECODE_ERRORS as exc:
         raise as_unreadable(exc, data, path) from exc
     small = upright(small, opened.orientation)
@@ -207,7 +212,16 @@ def hash_file(task: HashTask) -> HashResult:
         opened.height,
         opened.format,
         opened.date_taken,
+        facts,
+        _turned_hashes(small, task.settings),
     )
+
+
+def _turned_hashes(small: Image.Image, settings: HashSettings) -> bytes:
+    """Hashes of the picture in its canonical orientation(s), for rotated/mirrored copies."""
+    if not can_turn(settings.algorithm):
+        return b""
+    return turned_hashes(small, lambda img: _perceptual_hash(img, settings))
 
 
 def _read(path: Path, listed: FileInfo | None = None) -> bytes:

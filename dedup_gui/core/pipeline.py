@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from dedup_gui.core.cancel import Cancelled, CancelToken, NeverCancelled, ProgressThrottle
@@ -20,6 +21,7 @@ from dedup_gui.core.hashing import (
 )
 from dedup_gui.core.links import find_linked_elsewhere
 from dedup_gui.core.model import (
+    NO_FACTS,
     FileInfo,
     Group,
     ImageRecord,
@@ -31,8 +33,10 @@ from dedup_gui.core.model import (
     ScanStage,
     ScanStats,
 )
+from dedup_gui.core.pairs import apply_pairs, find_partners
 from dedup_gui.core.pixels import label_same_pixels
 from dedup_gui.core.scanning import iter_image_files
+from dedup_gui.core.sidecars import attach_sidecars
 from dedup_gui.core.store import HashStore
 from dedup_gui.core.workers import TaskFailed, WorkerPool, default_worker_count
 
@@ -188,6 +192,11 @@ def run_scan(
         groups = _group(scan)
         scan.enter_stage(ScanStage.VERIFYING)
         groups = label_same_pixels(groups, scan.store, scan.request, cancel=scan.cancel)
+        groups = apply_pairs(
+            _with_sidecars(groups),
+            find_partners(scan.records),
+            pairs_as_duplicates=request.pairs_as_duplicates,
+        )
         if not scan.walk_had_folder_problems:
             # A folder we could not list this time may still hold its photos: keep their rows.
             roots = [root for root in request.roots if root.exists()]
@@ -315,10 +324,12 @@ def _record_from(scan: _Scan, info: FileInfo, result: HashResult) -> ImageRecord
             return None
         width, height, fmt = facts.width, facts.height, facts.format
         date_taken, perceptual = facts.date_taken, facts.perceptual_hash
+        photo_facts, turned = facts.facts, facts.turned
     else:
         assert result.width is not None and result.height is not None
         width, height, fmt = result.width, result.height, result.format or "?"
         date_taken, perceptual = result.date_taken, result.perceptual_hash
+        photo_facts, turned = result.facts or NO_FACTS, result.turned or b""
     return ImageRecord(
         path=info.path,
         size=info.size,
@@ -329,6 +340,8 @@ def _record_from(scan: _Scan, info: FileInfo, result: HashResult) -> ImageRecord
         height=height,
         format=fmt,
         date_taken=date_taken,
+        facts=photo_facts,
+        turned=turned,
     )
 
 
@@ -337,6 +350,21 @@ def _group(scan: _Scan) -> list[Group]:
         scan.records,
         scan.request.max_distance,
         segment_bytes=segment_bytes(scan.request.hashing),
+        match_turned=scan.request.match_turned,
         not_duplicates=scan.store.not_duplicates(),
         cancel=scan.cancel,
     )
+
+
+def _with_sidecars(groups: Sequence[Group]) -> list[Group]:
+    """Groups whose members carry their .xmp sidecars and the rating/label in them.
+
+    Only group members: a sidecar changes without its photo changing, so it is read fresh each
+    scan (one folder listing per folder), not stored.
+    """
+    members = [member.record for group in groups for member in group.members]
+    attached = {record.path: record for record in attach_sidecars(members)}
+    return [
+        Group(tuple(replace(m, record=attached[m.record.path]) for m in group.members))
+        for group in groups
+    ]

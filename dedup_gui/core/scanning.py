@@ -19,7 +19,7 @@ RAW_EXTENSIONS = frozenset(
 # Suffixes (lower case) yielded without opening the file; the decoder finds out what they are.
 IMAGE_EXTENSIONS = RAW_EXTENSIONS | {
     *(".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"),
-    *(".heic", ".heif", ".avif", ".jxl"),
+    *(".heic", ".heif", ".hif", ".avif", ".jxl"),  # .hif: HEIF as Canon and Sony cameras name it
 }
 
 # Suffixes never opened to sniff: common in photo folders (sidecars, videos) or plainly not images.

@@ -136,10 +136,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
-_FACT_COLUMNS = (
-    "camera, lens, iso, exposure_s, f_number, focal_mm, has_gps, colour_profile, rating, label, "
-    "has_xmp"
-)
 
 # Primary SQLite result codes caused by the machine, not by our code, in plain words.
 _ENVIRONMENT_REASONS = {
@@ -329,13 +325,9 @@ def _guarded(
     return wrapper
 
 
-def _excluded(columns: str) -> str:
-    """ "a, b" -> "excluded.a, excluded.b" (our own column list, never input)."""
-    return ", ".join(f"excluded.{name.strip()}" for name in columns.split(","))
-
-
 def _fact_values(facts: PhotoFacts) -> tuple[object, ...]:
-    return tuple(getattr(facts, name.strip()) for name in _FACT_COLUMNS.split(","))
+    # In PhotoFacts' field order, which is the facts table's column order.
+    return tuple(getattr(facts, name) for name in PhotoFacts.__dataclass_fields__)
 
 
 def _blob(path: Path) -> bytes:
@@ -349,13 +341,15 @@ def _path(blob: bytes) -> Path:
 # (path, size, mtime_ns, content_hash, perceptual_hash, width, height, format, date_taken,
 #  turned, *the PhotoFacts fields)
 _RecordRow = tuple[Any, ...]
-_RECORD_SELECT = f"""SELECT f.path, f.size, f.mtime_ns, c.content_hash, p.hash,
-                            c.width, c.height, c.format, c.date_taken, p.turned, {_FACT_COLUMNS}
-                     FROM files f
-                     JOIN contents c ON c.id = f.content_id
-                     JOIN perceptual p ON p.content_id = f.content_id AND p.settings_key = ?
-                          AND p.turned IS NOT NULL
-                     JOIN facts ON facts.content_id = f.content_id"""
+_RECORD_SELECT = """SELECT f.path, f.size, f.mtime_ns, c.content_hash, p.hash,
+                           c.width, c.height, c.format, c.date_taken, p.turned,
+                           camera, lens, iso, exposure_s, f_number, focal_mm, has_gps,
+                           colour_profile, rating, label, has_xmp
+                    FROM files f
+                    JOIN contents c ON c.id = f.content_id
+                    JOIN perceptual p ON p.content_id = f.content_id AND p.settings_key = ?
+                         AND p.turned IS NOT NULL
+                    JOIN facts ON facts.content_id = f.content_id"""
 
 
 def _record(path: Path, row: _RecordRow) -> ImageRecord:
@@ -512,7 +506,9 @@ class HashStore:
     def lookup_content(self, content_hash: bytes, settings: HashSettings) -> ContentFacts | None:
         """Facts of one content, or None unless it has a perceptual hash for ``settings``."""
         row = self._conn.execute(
-            f"""SELECT c.width, c.height, c.format, c.date_taken, p.hash, p.turned, {_FACT_COLUMNS}
+            """SELECT c.width, c.height, c.format, c.date_taken, p.hash, p.turned,
+                      camera, lens, iso, exposure_s, f_number, focal_mm, has_gps,
+                      colour_profile, rating, label, has_xmp
                 FROM contents c JOIN perceptual p ON p.content_id = c.id AND p.settings_key = ?
                      AND p.turned IS NOT NULL
                 JOIN facts ON facts.content_id = c.id
@@ -542,11 +538,16 @@ class HashStore:
                 [(r.content_hash, r.width, r.height, r.format, r.date_taken) for r in records],
             )
             self._conn.executemany(
-                f"""INSERT INTO facts (content_id, {_FACT_COLUMNS})
-                    VALUES ((SELECT id FROM contents WHERE content_hash = ?),
-                            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (content_id) DO UPDATE SET
-                        ({_FACT_COLUMNS}) = ({_excluded(_FACT_COLUMNS)})""",
+                """INSERT INTO facts (content_id, camera, lens, iso, exposure_s, f_number,
+                       focal_mm, has_gps, colour_profile, rating, label, has_xmp)
+                   VALUES ((SELECT id FROM contents WHERE content_hash = ?),
+                           ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (content_id) DO UPDATE SET camera = excluded.camera,
+                       lens = excluded.lens, iso = excluded.iso,
+                       exposure_s = excluded.exposure_s, f_number = excluded.f_number,
+                       focal_mm = excluded.focal_mm, has_gps = excluded.has_gps,
+                       colour_profile = excluded.colour_profile, rating = excluded.rating,
+                       label = excluded.label, has_xmp = excluded.has_xmp""",
                 [(r.content_hash, *_fact_values(r.facts)) for r in records],
             )
             self._conn.executemany(

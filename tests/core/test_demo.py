@@ -8,7 +8,8 @@ import pytest
 from PIL import Image, ImageOps
 
 from dedup_gui.core.demo import DEMO_FOLDER_NAME, make_demo_library
-from dedup_gui.core.model import ProblemKind, Relation, ScanReport, ScanRequest
+from dedup_gui.core.kinds import group_kind
+from dedup_gui.core.model import GroupKind, ProblemKind, Relation, ScanReport, ScanRequest, Turn
 from dedup_gui.core.pipeline import run_scan
 from dedup_gui.core.store import open_store
 
@@ -21,8 +22,11 @@ PLANTED = [
     {"Phone export/IMG_0413.jpg", "Camera/DSC_1043.jpg"},
     {"Camera/harbour.jpg", "Wallpapers/harbour.webp"},
     {"Phone export/dunes.jpg", "Wallpapers/dunes.jpg"},
+    {"winter morning.jpg", "Exports/winter morning 2.jpg"},
+    {"2023 Summer/sunset.jpg", "Exports/sunset mirrored.jpg"},
+    {"Camera/forest path.jpg", "Camera/forest path 2.jpg"},
 ]
-UNRELATED = {"2023 Summer/sunset.jpg", "Camera/forest path.jpg", "winter morning.jpg"}
+UNRELATED: set[str] = set()
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +91,20 @@ def test_each_copy_kind_is_labelled(report: ScanReport, library: Path) -> None:
     # The larger original is the best copy of the resize.
     town = next(g for g in report.groups if g.reference.record.path.name == "old town.jpg")
     assert town.reference.relation is Relation.REFERENCE
+
+
+def test_photographers_material_is_labelled(report: ScanReport, library: Path) -> None:
+    by_name = {g.reference.record.path.name: g for g in report.groups}
+    turns = {m.record.path.name: m.turn for g in report.groups for m in g.members}
+    assert turns["winter morning 2.jpg"] is Turn.ROTATED_90
+    assert turns["sunset mirrored.jpg"] is Turn.MIRRORED
+    assert group_kind(by_name["forest path.jpg"]) is GroupKind.SIMILAR  # a burst
+    assert group_kind(by_name["winter morning.jpg"]) is GroupKind.SAME_PICTURE
+    assert group_kind(by_name["beach.jpg"]) is GroupKind.EXACT
+    forest = by_name["forest path.jpg"].reference.record
+    assert forest.sidecars == (library / "Camera" / "forest path.xmp",)
+    assert (forest.facts.rating, forest.facts.label, forest.facts.has_gps) == (4, "Green", True)
+    assert forest.facts.lens == "DC 24-70mm F2.8"
 
 
 def test_damaged_file_is_a_problem(report: ScanReport, library: Path) -> None:
