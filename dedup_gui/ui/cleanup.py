@@ -30,12 +30,20 @@ def failures_text(failed: Sequence[Problem]) -> str:
 def trashed_text(report: ActionReport, where: str = "Trash") -> str:
     """ "212 photos (1.4 GB) moved to Trash; 2 could not be moved: …" """
     size = human_size(report.bytes_done)
-    text = f"{human_count(len(report.done), 'photo')} ({size}) moved to {where}"
+    text = f"{human_count(len(report.done), 'photo')} ({size})"
+    if report.sidecars_done:
+        text += f" and {human_count(len(report.sidecars_done), '.xmp sidecar')}"
+    text += f" moved to {where}"
     if report.cancelled:
         text += " before you stopped it"
     if report.failed:
         text += "; " + failures_text(report.failed)
-    return text
+    return text + _sidecar_failures(report.sidecars_failed)
+
+
+def _sidecar_failures(problems: Sequence[Problem]) -> str:
+    # Each detail is a whole sentence naming the photo and where each one is now.
+    return "".join(f"; {p.detail}" for p in problems)
 
 
 class CleanupFlow(QObject):
@@ -200,11 +208,13 @@ class CleanupFlow(QObject):
         self._last_batch = tuple(f for f in self._last_batch if f.original in still_gone)
         self.undo_available.emit(self.can_undo)
         text = f"{human_count(len(restored), 'photo')} put back"
+        if report.sidecars_restored:
+            text += f" with {human_count(len(report.sidecars_restored), '.xmp sidecar')}"
         if restored and not regrouped:
             text += " (scan again to see them in their groups)"
         if report.failed:
             text += "; " + failures_text(report.failed).replace("moved", "put back")
-        self.message.emit(text)
+        self.message.emit(text + _sidecar_failures(report.sidecars_failed))
 
     def _show_groups_as_before(self, before: tuple[Group, ...], still_gone: set[Path]) -> None:
         """Shows the groups as they were before the move, less files that are still away.

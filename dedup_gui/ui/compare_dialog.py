@@ -26,9 +26,16 @@ from PySide6.QtWidgets import (
 
 from dedup_gui.core.decisions import Mark
 from dedup_gui.core.export import path_text
-from dedup_gui.core.formatting import describe_relation, human_dimensions, human_size
-from dedup_gui.core.model import Group, GroupMember
+from dedup_gui.core.formatting import (
+    describe_relation,
+    format_exposure,
+    format_rating,
+    human_dimensions,
+    human_size,
+)
+from dedup_gui.core.model import NO_FACTS, Group, GroupMember
 from dedup_gui.ui import icons
+from dedup_gui.ui.card_facts import partner_text, turn_text
 from dedup_gui.ui.image_pane import ImageLoaded, ImagePane, ViewState, load_in_background
 
 MarkOf = Callable[[Path], Mark | None]
@@ -41,14 +48,32 @@ _FACTS = (
     "Format",
     "Date taken",
     "Modified",
+    "Camera",
+    "Lens",
+    "Exposure",
+    "GPS",
+    "Colour profile",
+    "Rating",
+    "Edited (XMP)",
+    "Turned",
+    "RAW+JPEG pair",
     "Compared with best copy",
     "Mark",
 )
+# Rows shown only when either side records them: most photos have no rating or pair.
+_OPTIONAL = frozenset(
+    {"Camera", "Lens", "Exposure", "Colour profile", "Rating", "Turned", "RAW+JPEG pair"}
+)
+# Rows shown only when some file in the group has any photo facts at all (a folder of
+# screenshots has no GPS to compare).
+_PHOTO_ONLY = frozenset({"GPS", "Edited (XMP)"})
+_NONE = "—"
 
 
 def member_facts(member: GroupMember, hash_bits: int, mark: Mark | None) -> list[str]:
-    """One column of the facts table, in ``_FACTS`` order."""
+    """One column of the facts table, in ``_FACTS`` order; "—" for what the file lacks."""
     r = member.record
+    f = r.facts
     modified = datetime.fromtimestamp(r.mtime_ns / 1e9).strftime("%Y-%m-%d %H:%M:%S")
     return [
         path_text(Path(r.path.name)),
@@ -56,8 +81,17 @@ def member_facts(member: GroupMember, hash_bits: int, mark: Mark | None) -> list
         human_dimensions(r.width, r.height),
         f"{human_size(r.size)} ({r.size:,} bytes)",
         r.format,
-        r.date_taken or "—",
+        r.date_taken or _NONE,
         modified,
+        f.camera or _NONE,
+        f.lens or _NONE,
+        format_exposure(f) or _NONE,
+        "Yes" if f.has_gps else "No",
+        f.colour_profile or _NONE,
+        format_rating(f) or _NONE,
+        "Yes" if f.has_xmp or r.sidecars else "No",
+        turn_text(member) or _NONE,
+        f"with {partner_text(member)}" if member.partner is not None else _NONE,
         describe_relation(member, hash_bits),
         {Mark.KEEP: "Keep", Mark.TRASH: "Trash", None: "Not marked"}[mark],
     ]
@@ -159,9 +193,15 @@ class CompareDialog(QDialog):
         table.setWordWrap(False)
         row_height = table.fontMetrics().height() + 6
         table.verticalHeader().setDefaultSectionSize(row_height)
-        header = table.horizontalHeader().sizeHint().height()
-        table.setFixedHeight(header + row_height * len(_FACTS) + 2 * table.frameWidth())
         return table
+
+    def _fit_facts_height(self) -> None:
+        """As tall as the rows shown, so the pictures get the rest of the dialog."""
+        table = self._facts
+        shown = sum(not table.isRowHidden(row) for row in range(table.rowCount()))
+        header = table.horizontalHeader().sizeHint().height()
+        row_height = table.verticalHeader().defaultSectionSize()
+        table.setFixedHeight(header + row_height * shown + 2 * table.frameWidth())
 
     # -- state --------------------------------------------------------------------------------
     def members(self) -> tuple[GroupMember, GroupMember]:
@@ -207,24 +247,36 @@ class CompareDialog(QDialog):
         columns = [
             member_facts(m, self._hash_bits, self._mark_of(m.record.path)) for m in self.members()
         ]
+        has_photo_facts = any(m.record.facts != NO_FACTS for m in self._group.members)
         highlight = QColor(self.palette().color(QPalette.ColorRole.Highlight))
         highlight.setAlpha(60)
-        for row in range(len(_FACTS)):
-            differs = columns[0][row] != columns[1][row]
+        for row, name in enumerate(_FACTS):
+            texts = (columns[0][row], columns[1][row])
+            hidden = (name in _OPTIONAL and texts == (_NONE, _NONE)) or (
+                name in _PHOTO_ONLY and not has_photo_facts
+            )
+            self._facts.setRowHidden(row, hidden)
+            differs = texts[0] != texts[1]
             for side in (0, 1):
-                item = QTableWidgetItem(columns[side][row])
-                item.setToolTip(columns[side][row])
+                item = QTableWidgetItem(texts[side])
+                item.setToolTip(texts[side])
                 if differs and row > 1:  # names and folders differ by nature; facts matter
                     font = QFont(item.font())
                     font.setBold(True)
                     item.setFont(font)
                     item.setBackground(QBrush(highlight))
                 self._facts.setItem(row, side, item)
+        self._fit_facts_height()
+
+    def shown_facts(self) -> list[str]:
+        """Names of the rows the table shows (facts neither side records are hidden)."""
+        return [name for row, name in enumerate(_FACTS) if not self._facts.isRowHidden(row)]
 
     def differing_facts(self) -> list[str]:
         """Names of the facts that differ between the two sides (what the table highlights)."""
         return [
             _FACTS[row]
             for row in range(2, len(_FACTS))
-            if self._facts.item(row, 0).text() != self._facts.item(row, 1).text()
+            if not self._facts.isRowHidden(row)
+            and self._facts.item(row, 0).text() != self._facts.item(row, 1).text()
         ]

@@ -26,26 +26,28 @@ from PySide6.QtWidgets import (
 
 from dedup_gui.core.decisions import Mark
 from dedup_gui.core.formatting import display_path, human_count, human_dimensions, human_size
-from dedup_gui.core.model import ImageRecord
-from dedup_gui.ui import models
+from dedup_gui.core.model import GroupKind, ImageRecord
+from dedup_gui.ui import card_facts, models
 from dedup_gui.ui.models import GroupRole, MemberRole, mark_at
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 KEEP_COLOUR = QColor("#2e7d32")
 TRASH_COLOUR = QColor("#c62828")
+# Chip colours by GroupKind value (index.data() hands a str enum over as its value).
 _KIND_COLOURS = {
-    models.KIND_EXACT: QColor("#1565c0"),
-    models.KIND_SAME_PICTURE: QColor("#00838f"),
-    models.KIND_SIMILAR: QColor("#ef6c00"),
+    GroupKind.EXACT.value: QColor("#1565c0"),
+    GroupKind.SAME_PICTURE.value: QColor("#00838f"),
+    GroupKind.SIMILAR.value: QColor("#ef6c00"),
 }
+PAIR_COLOUR = QColor("#6a1b9a")  # RAW+JPEG pair badges: apart from the kind and mark colours
 _PAD = 8
 _GROUP_THUMB_ROLES = (int(GroupRole.THUMBNAIL), int(GroupRole.THUMBNAIL_ERROR))
 _MEMBER_THUMB_ROLES = (int(MemberRole.THUMBNAIL), int(MemberRole.THUMBNAIL_ERROR))
 _GROUP_THUMB = models.GROUP_THUMB_PX
 _CARD_THUMB = models.MEMBER_THUMB_PX
 _CARD_PAD = 10
-_CARD_TEXT_LINES = 6  # name, size, date, folder, relation, hard-link note (often empty)
+_CARD_TEXT_LINES = 5  # name, size, date, folder, relation; MemberRole.CARD_LINES adds facts
 
 
 # -- small painting helpers ---------------------------------------------------------------------
@@ -266,12 +268,13 @@ class GroupDelegate(QStyledItemDelegate):
         title_font = _with_font(option.font, bold=True)
         title, detail = QFontMetrics(title_font), QFontMetrics(option.font)
         top = rect.top() + (rect.height() - title.height() - 4 - detail.height()) // 2
-        kind = index.data(GroupRole.KIND) or models.KIND_SIMILAR
+        kind = index.data(GroupRole.KIND) or GroupKind.SIMILAR.value
+        label = index.data(GroupRole.KIND_LABEL) or ""
         badge_font = _with_font(option.font, bold=True, scale=0.8)
-        badge = _pill_rect(badge_font, kind, QPoint(rect.right() - _PAD, top), right_aligned=True)
+        badge = _pill_rect(badge_font, label, QPoint(rect.right() - _PAD, top), right_aligned=True)
         badge.moveTop(top + (title.height() - badge.height()) // 2)
-        colour = _KIND_COLOURS.get(kind, _KIND_COLOURS[models.KIND_SIMILAR])
-        _draw_pill(painter, badge, kind, colour, badge_font)
+        colour = _KIND_COLOURS.get(kind, _KIND_COLOURS[GroupKind.SIMILAR.value])
+        _draw_pill(painter, badge, label, colour, badge_font)
 
         left = box.right() + 12
         name = index.data(Qt.ItemDataRole.DisplayRole) or ""
@@ -298,6 +301,7 @@ class GroupDelegate(QStyledItemDelegate):
 
 # -- the member cards -----------------------------------------------------------------------------
 _UNMARKED = "NO MARK"
+PAIR_BADGE = "RAW+JPEG pair"
 _BADGE_TEXTS = ("KEEP", "TRASH", _UNMARKED)
 
 
@@ -336,7 +340,8 @@ class MemberDelegate(QStyledItemDelegate):
         card = QRect(0, 0, _CARD_THUMB + 2 * _CARD_PAD, 0)
         _, _, text_top = _card_layout(card, option.font)
         line = QFontMetrics(option.font).height() + 2
-        return QSize(card.width() + 4, text_top + _CARD_TEXT_LINES * line + _CARD_PAD + 4)
+        lines = index.data(MemberRole.CARD_LINES) or _CARD_TEXT_LINES
+        return QSize(card.width() + 4, text_top + lines * line + _CARD_PAD + 4)
 
     @staticmethod
     def badge_rect(card: QRect, font: QFont) -> QRect:
@@ -407,35 +412,60 @@ class MemberDelegate(QStyledItemDelegate):
                 [
                     (
                         human_dimensions(record.width, record.height),
-                        models.HIGHEST_RESOLUTION in stands_out,
+                        card_facts.HIGHEST_RESOLUTION in stands_out,
                     ),
                     (" · ", False),
-                    (human_size(record.size), models.LARGEST in stands_out),
+                    (human_size(record.size), card_facts.LARGEST in stands_out),
                     (" · ", False),
-                    (record.format or "?", models.OTHER_FORMAT in stands_out),
+                    (record.format or "?", card_facts.OTHER_FORMAT in stands_out),
                 ],
                 (base, accent),
             ),
             (_date_segments(record.date_taken, stands_out), (dim, accent)),
+            *[(facts, (dim, accent)) for facts in index.data(MemberRole.FACT_LINES) or ()],
             ([(folder, False)], (dim, accent)),
             (
                 [(relation, relation == "best copy")],
                 (dim, KEEP_COLOUR if not _is_dark(palette) else accent),
             ),
         ]
-        link_note: str | None = index.data(MemberRole.LINK_NOTE)
-        if link_note:  # trashing this copy frees no space: say so where sizes are read
-            rows.append(([(link_note, True)], (dim, accent)))
         for segments, colours in rows:
             _draw_segments(painter, QPoint(left, y), width, segments, fonts, colours)
             y += line
+        # The group's optional lines, the same on every card (empty where a card has none),
+        # so the lines of cards side by side stay level.
+        for kind, text in index.data(MemberRole.NOTE_LINES) or ():
+            if kind == models.NOTE_PAIR and text:
+                self._paint_pair(painter, QPoint(left, y), width, text, option.font, palette)
+            elif text:  # a turn, or a hard link: trashing this copy frees no space
+                segments = [(text, True)]
+                _draw_segments(painter, QPoint(left, y), width, segments, fonts, (dim, accent))
+            y += line
+
+    @staticmethod
+    def _paint_pair(
+        painter: QPainter, origin: QPoint, width: int, partner: str, font: QFont, palette: QPalette
+    ) -> None:
+        """A "RAW+JPEG pair" badge and the partner's name: the two are kept together."""
+        small = _with_font(font, bold=True, scale=0.85)
+        pill = _pill_rect(small, PAIR_BADGE, origin)
+        pill.moveTop(origin.y() + (QFontMetrics(font).height() - pill.height()) // 2)
+        _draw_pill(painter, pill, PAIR_BADGE, PAIR_COLOUR, small)
+        name_left = pill.right() + 6
+        metrics = QFontMetrics(font)
+        shown = metrics.elidedText(
+            f"with {partner}", Qt.TextElideMode.ElideMiddle, origin.x() + width - name_left
+        )
+        painter.setFont(font)
+        painter.setPen(_dim(palette))
+        painter.drawText(QPoint(name_left, origin.y() + metrics.ascent()), shown)
 
 
 def _date_segments(date_taken: str | None, highlights: frozenset[str]) -> list[tuple[str, bool]]:
     if not date_taken:
         return [("No date taken", False)]
     segments = [(f"Taken {date_taken[:16]}", False)]  # minutes are enough to tell shots apart
-    for fact, word in ((models.OLDEST, "oldest"), (models.NEWEST, "newest")):
+    for fact, word in ((card_facts.OLDEST, "oldest"), (card_facts.NEWEST, "newest")):
         if fact in highlights:
             segments += [(" · ", False), (word, True)]
     return segments

@@ -319,6 +319,7 @@ class MainWindow(QMainWindow):
             return
         self._last_report = report
         self.decisions.clear()
+        self.decisions.learn_pairs(report.groups)  # marks follow pairs even without auto-mark
         if self._settings.auto_mark():
             self.decisions.apply_rule(report.groups)
         self.thumbnails.clear()
@@ -469,7 +470,10 @@ class MainWindow(QMainWindow):
         return True
 
     def show_preferences(self) -> None:
-        SettingsDialog(self._settings, self._db_path, self).exec()
+        if SettingsDialog(self._settings, self._db_path, self).exec():
+            # The keep rule may have changed: the same flow as a protected folder's change.
+            self.decisions.rule = self._settings.keep_rule(self.folder_panel.folders())
+            self.members.refresh()
 
     def show_about(self) -> None:
         show_about(self, APP_TITLE, self._db_path)

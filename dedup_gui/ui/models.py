@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,32 @@ from PySide6.QtCore import (
 )
 
 from dedup_gui.core.decisions import Decisions, Mark, is_protected
-from dedup_gui.core.formatting import describe_relation, display_name, display_path
+from dedup_gui.core.formatting import (
+    describe_relation,
+    display_name,
+    display_path,
+    facts_lines,
+)
 from dedup_gui.core.grouping import best_first_key
+from dedup_gui.core.kinds import group_kind
 from dedup_gui.core.links import link_note, linked_paths, reclaimable_bytes
-from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation, ScanReport
+from dedup_gui.core.model import (
+    Group,
+    GroupKind,
+    GroupMember,
+    ImageRecord,
+    Relation,
+    ScanReport,
+    Turn,
+)
+from dedup_gui.core.turning import compose, inverse
+from dedup_gui.ui.card_facts import (
+    Line,
+    fact_lines,
+    member_highlights,
+    partner_text,
+    turn_text,
+)
 from dedup_gui.ui.thumbnail_loader import ThumbKey, ThumbnailLoader
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -33,17 +55,12 @@ _THUMB_ROLES = [int(Qt.ItemDataRole.DecorationRole)]  # extended with our THUMBN
 GROUP_THUMB_PX = 64
 MEMBER_THUMB_PX = 220
 
-# GroupRole.KIND values: what the copies in a group have in common with the reference.
-KIND_EXACT = "exact"  # every copy has the same bytes
-KIND_SAME_PICTURE = "same picture"  # same bytes or same decoded pixels
-KIND_SIMILAR = "similar"  # at least one only looks alike
-
-# MemberRole.HIGHLIGHTS values: where a member stands out within its group.
-LARGEST = "largest"
-HIGHEST_RESOLUTION = "highest_resolution"
-NEWEST = "newest"
-OLDEST = "oldest"
-OTHER_FORMAT = "other_format"  # not the reference's format
+# Short labels for the kind chips on the group list (core.kinds.describe_kind says it in full).
+KIND_LABELS = {
+    GroupKind.EXACT: "Exact",
+    GroupKind.SAME_PICTURE: "Same picture",
+    GroupKind.SIMILAR: "Similar",
+}
 
 # Many scattered removals cost one O(rows) shift each; past this many, a reset is cheaper.
 _MAX_REMOVAL_RUNS = 100
@@ -54,9 +71,10 @@ class GroupRole(IntEnum):
     THUMB_RECORD = _FIRST_ROLE + 1  # ImageRecord shown for the group (its reference)
     MEMBER_COUNT = _FIRST_ROLE + 2  # int
     BYTES_RECLAIMABLE = _FIRST_ROLE + 3  # int
-    KIND = _FIRST_ROLE + 4  # KIND_EXACT / KIND_SAME_PICTURE / KIND_SIMILAR
+    KIND = _FIRST_ROLE + 4  # GroupKind (through index.data(): its str value)
     THUMBNAIL = _FIRST_ROLE + 5  # QPixmap | None (None: placeholder, load queued)
     THUMBNAIL_ERROR = _FIRST_ROLE + 6  # str | None: why no thumbnail can be shown
+    KIND_LABEL = _FIRST_ROLE + 7  # "Exact", "Same picture", "Similar": the chip's text
 
 
 class MemberRole(IntEnum):
@@ -65,10 +83,24 @@ class MemberRole(IntEnum):
     MARK = _FIRST_ROLE + 2  # Mark | None (editable through setData)
     IS_PROTECTED = _FIRST_ROLE + 3  # bool: under a protected (reference) folder
     THUMBNAIL = _FIRST_ROLE + 4  # QPixmap | None
-    HIGHLIGHTS = _FIRST_ROLE + 5  # frozenset[str] of LARGEST, HIGHEST_RESOLUTION, ...
+    HIGHLIGHTS = _FIRST_ROLE + 5  # frozenset[str]: card_facts.LARGEST, HIGHEST_RESOLUTION, ...
     THUMBNAIL_ERROR = _FIRST_ROLE + 6  # str | None
     RELATION_TEXT = _FIRST_ROLE + 7  # "exact copy", "98 % similar (distance 1)", ...
     LINK_NOTE = _FIRST_ROLE + 8  # str | None: "hard link: also at 2 other places", ...
+    FACT_LINES = _FIRST_ROLE + 9  # tuple of card_facts.Line: camera, exposure, rating, ...
+    TURN_TEXT = _FIRST_ROLE + 10  # str | None: "rotated 90 degrees clockwise"
+    PARTNER_TEXT = _FIRST_ROLE + 11  # str | None: name of its RAW/JPEG partner in the group
+    NOTE_LINES = _FIRST_ROLE + 12  # tuple of (NOTE_TURN | NOTE_PAIR | NOTE_LINK, str | None)
+    CARD_LINES = _FIRST_ROLE + 13  # int: text lines every card of this group needs
+
+
+# MemberRole.NOTE_LINES kinds: optional lines that every card of a group has if one card does.
+NOTE_TURN = "turn"  # "rotated 90 degrees clockwise"
+NOTE_PAIR = "pair"  # the RAW+JPEG partner's name
+NOTE_LINK = "link"  # a hard link's note
+
+# Text lines every card has: name, size, date, folder, relation (and a hard link's note).
+_BASE_CARD_LINES = 5
 
 
 def mark_at(index: AnyIndex) -> Mark | None:
@@ -78,22 +110,12 @@ def mark_at(index: AnyIndex) -> Mark | None:
     return Mark(value) if value else None
 
 
-def group_kind(group: Group) -> str:
-    """KIND_EXACT, KIND_SAME_PICTURE or KIND_SIMILAR."""
-    relations = {m.relation for m in group.members[1:]}
-    if relations <= {Relation.EXACT}:
-        return KIND_EXACT
-    if relations <= {Relation.EXACT, Relation.SAME_PIXELS}:
-        return KIND_SAME_PICTURE
-    return KIND_SIMILAR
-
-
 @dataclass(frozen=True, slots=True)
 class _GroupRow:
     """A group plus what data() needs without walking its members."""
 
     group: Group
-    kind: str
+    kind: GroupKind
     bytes_reclaimable: int
 
     @classmethod
@@ -150,6 +172,20 @@ class GroupListModel(QAbstractListModel):
 
     def group_at(self, row: int) -> Group:
         return self._rows[row].group
+
+    def kind_at(self, row: int) -> GroupKind:
+        return self._rows[row].kind
+
+    def kind_counts(self) -> dict[GroupKind, int]:
+        """How many groups there are of each kind (every kind present, maybe 0)."""
+        counts = dict.fromkeys(GroupKind, 0)
+        for entry in self._rows:
+            counts[entry.kind] += 1
+        return counts
+
+    def row_of(self, reference: Path) -> int | None:
+        """The row of the group whose reference is ``reference``, if any."""
+        return self._row_by_reference.get(reference)
 
     def groups(self) -> tuple[Group, ...]:
         """Every group, in row order (for marking, trashing and export)."""
@@ -232,6 +268,8 @@ class GroupListModel(QAbstractListModel):
             return entry.bytes_reclaimable
         if role == GroupRole.KIND:
             return entry.kind
+        if role == GroupRole.KIND_LABEL:
+            return KIND_LABELS[entry.kind]
         return None
 
     @Slot(object)
@@ -270,6 +308,11 @@ class MemberModel(QAbstractListModel):
         self._hard_links: dict[Path, tuple[Path, ...]] = {}
         self._linked_elsewhere: frozenset[Path] = frozenset()
         self._link_notes: list[str | None] = []
+        self._fact_lines: list[tuple[Line, ...]] = []
+        self._turn_texts: list[str | None] = []
+        self._partner_texts: list[str | None] = []
+        self._note_rows: list[tuple[tuple[str, str | None], ...]] = []
+        self._card_lines = _BASE_CARD_LINES
         loader.loaded.connect(self._on_loader_loaded)
 
     @property
@@ -300,6 +343,10 @@ class MemberModel(QAbstractListModel):
         self._relation_texts = [describe_relation(m, self.hash_bits) for m in self._members]
         self._row_by_path = {m.record.path: i for i, m in enumerate(self._members)}
         self._link_notes = self._notes()
+        self._fact_lines = fact_lines(self._members)
+        self._turn_texts = [turn_text(m) for m in self._members]
+        self._partner_texts = [partner_text(m) for m in self._members]
+        self._card_lines = self._count_card_lines()
         self.endResetModel()
 
     def set_links(self, report: ScanReport) -> None:
@@ -307,7 +354,29 @@ class MemberModel(QAbstractListModel):
         self._hard_links = dict(report.hard_links)
         self._linked_elsewhere = report.linked_elsewhere
         self._link_notes = self._notes()
+        self._card_lines = self._count_card_lines()  # the same count: only texts change
         self._emit_all_changed([MemberRole.LINK_NOTE, Qt.ItemDataRole.ToolTipRole])
+
+    def _notes_by_kind(self) -> list[tuple[str, list[str | None]]]:
+        """The optional lines some card of the group shows, each with every card's text."""
+        notes = (
+            (NOTE_TURN, self._turn_texts),
+            (NOTE_PAIR, self._partner_texts),
+            (NOTE_LINK, self._link_notes),
+        )
+        # The hard-link line is always there (often empty): links arrive with set_links, and
+        # cards that grew then would jump under the user's eyes.
+        return [(kind, texts) for kind, texts in notes if kind == NOTE_LINK or any(texts)]
+
+    def _count_card_lines(self) -> int:
+        """Base, fact and note lines: all cards of a group have one height and their lines
+        sit side by side. Also lays out each card's note lines (once, not per paint)."""
+        notes = self._notes_by_kind()
+        self._note_rows = [
+            tuple((kind, texts[row]) for kind, texts in notes) for row in range(len(self._members))
+        ]
+        facts = len(self._fact_lines[0]) if self._fact_lines else 0
+        return _BASE_CARD_LINES + facts + len(notes)
 
     def _notes(self) -> list[str | None]:
         return [
@@ -321,8 +390,16 @@ class MemberModel(QAbstractListModel):
     def toggle(self, row: int) -> Mark | None:
         """Flips KEEP/TRASH of one member (a protected one stays KEEP); returns the new mark."""
         mark = self._decisions.toggle(self._members[row].record.path)
-        self._emit_changed(row, [MemberRole.MARK])
+        self._emit_mark_changed(row)
         return mark
+
+    def _emit_mark_changed(self, row: int) -> None:
+        """A RAW and its JPEG are marked together (``Decisions``): both cards change."""
+        self._emit_changed(row, [MemberRole.MARK])
+        partner = self._decisions.partner_of(self._members[row].record.path)
+        partner_row = self._row_by_path.get(partner) if partner is not None else None
+        if partner_row is not None:
+            self._emit_changed(partner_row, [MemberRole.MARK])
 
     def refresh(self) -> None:
         """Re-reads marks and protection after ``Decisions`` changed behind this model's back
@@ -373,16 +450,28 @@ class MemberModel(QAbstractListModel):
             return self._highlights[row]
         if role == MemberRole.RELATION_TEXT:
             return self._relation_texts[row]
+        if role == MemberRole.FACT_LINES:
+            return self._fact_lines[row]
+        if role == MemberRole.TURN_TEXT:
+            return self._turn_texts[row]
+        if role == MemberRole.PARTNER_TEXT:
+            return self._partner_texts[row]
+        if role == MemberRole.NOTE_LINES:
+            return self._note_rows[row]
+        if role == MemberRole.CARD_LINES:
+            return self._card_lines
         return None
 
     def _tooltip(self, row: int) -> str:
-        """The full path; for a hard link also its note and other names (the card elides)."""
-        path = self._members[row].record.path
+        """The full path and facts; for a hard link also its note and other names (the card
+        elides long lines)."""
+        record = self._members[row].record
+        lines = [display_path(record.path), *facts_lines(record)]
         note = self._link_notes[row]
-        if note is None:
-            return display_path(path)
-        others = "".join(f"\n{display_path(p)}" for p in self._hard_links.get(path, ()))
-        return f"{display_path(path)}\n{note}{others}"
+        if note is not None:
+            lines.append(note)
+            lines += [display_path(p) for p in self._hard_links.get(record.path, ())]
+        return "\n".join(lines)
 
     def setData(self, index: AnyIndex, value: Any, role: int = MemberRole.MARK) -> bool:
         """Sets a member's mark (a ``Mark``, its value string, or None to unmark).
@@ -396,7 +485,7 @@ class MemberModel(QAbstractListModel):
             return False
         if not self._decisions.set_mark(self._members[index.row()].record.path, mark):
             return False
-        self._emit_changed(index.row(), [MemberRole.MARK])
+        self._emit_mark_changed(index.row())
         return True
 
     @Slot(object)
@@ -413,79 +502,48 @@ _GROUP_THUMB_ROLES = [*_THUMB_ROLES, GroupRole.THUMBNAIL, GroupRole.THUMBNAIL_ER
 _MEMBER_THUMB_ROLES = [*_THUMB_ROLES, MemberRole.THUMBNAIL, MemberRole.THUMBNAIL_ERROR]
 
 
-def member_highlights(members: Sequence[GroupMember]) -> list[frozenset[str]]:
-    """Per member, the facts where it stands out within its group.
-
-    A fact is only given when members differ in it (all the same size: nobody is "largest");
-    ties share it. Dates compare only among members that have one.
-    """
-    records = [m.record for m in members]
-    facts: list[set[str]] = [set() for _ in records]
-    _mark_extreme(facts, [r.size for r in records], LARGEST, tolerance=0.01)
-    _mark_extreme(facts, [r.pixels for r in records], HIGHEST_RESOLUTION)
-    dates = [r.date_taken for r in records]
-    known = {d for d in dates if d}
-    if len(known) >= 2:  # "YYYY-MM-DD HH:MM:SS" sorts as text
-        for fact, value in ((NEWEST, max(known)), (OLDEST, min(known))):
-            for i, date in enumerate(dates):
-                if date == value:
-                    facts[i].add(fact)
-    if records:
-        for i, record in enumerate(records):
-            if record.format != records[0].format:
-                facts[i].add(OTHER_FORMAT)
-    return [frozenset(f) for f in facts]
-
-
-def _mark_extreme(
-    facts: list[set[str]], values: list[int], fact: str, *, tolerance: float = 0.0
-) -> None:
-    """Gives ``fact`` to the members within ``tolerance`` (a share) of the largest value, if
-    any member is further below. 74.41 kB vs 74.38 kB both read "74.4 kB": no "largest" there.
-    """
-    if not values:
-        return
-    near_best = max(values) * (1.0 - tolerance)
-    if min(values) >= near_best:
-        return
-    for i, value in enumerate(values):
-        if value >= near_best:
-            facts[i].add(fact)
-
-
 def regroup(group: Group, kept: Sequence[GroupMember]) -> Group:
     """The group of the ``kept`` members (two or more), with a valid reference first.
 
     If the reference was kept nothing but membership changes. Otherwise the best remaining
     copy (``best_first_key``) becomes the reference: members with its bytes are EXACT, members
     that had the same pixels as the old reference have the same pixels as the new one, the rest
-    are NEAR at their Hamming distance to it.
+    are NEAR at their Hamming distance to it; turns become turns relative to it. A partner
+    (RAW+JPEG) that is no longer in the group is forgotten.
     """
+    paths = {m.record.path for m in kept}
+    kept = [replace(m, partner=None) if m.partner not in paths else m for m in kept]
     if kept[0].record.path == group.reference.record.path:
         return Group(tuple(kept))
     new_ref = min(kept, key=lambda m: best_first_key(m.record))
+    # member = turn_m(old reference) and new_ref = turn_n(old reference), so
+    # member = turn_m(inverse(turn_n)(new_ref)).
+    back = inverse(new_ref.turn)
     same_pixels_as_old = {Relation.REFERENCE, Relation.EXACT, Relation.SAME_PIXELS}
     others: list[GroupMember] = []
     for member in kept:
         if member is new_ref:
             continue
+        turn = compose(back, member.turn)
         if member.record.content_hash == new_ref.record.content_hash:
-            others.append(GroupMember(member.record, Relation.EXACT, 0))
+            relation, distance = Relation.EXACT, 0
         elif member.relation in same_pixels_as_old and new_ref.relation in same_pixels_as_old:
-            others.append(GroupMember(member.record, Relation.SAME_PIXELS, 0))
+            relation, distance = Relation.SAME_PIXELS, 0
         else:
-            distance = _hamming(member, new_ref)
-            others.append(GroupMember(member.record, Relation.NEAR, distance))
+            relation, distance = Relation.NEAR, _hamming(member, new_ref, turned=turn != Turn.NONE)
+        others.append(GroupMember(member.record, relation, distance, turn, member.partner))
     others.sort(
         key=lambda m: (m.relation is not Relation.EXACT, m.distance, best_first_key(m.record))
     )
-    return Group((GroupMember(new_ref.record, Relation.REFERENCE, 0), *others))
+    reference = GroupMember(new_ref.record, Relation.REFERENCE, 0, Turn.NONE, new_ref.partner)
+    return Group((reference, *others))
 
 
-def _hamming(a: GroupMember, b: GroupMember) -> int:
+def _hamming(a: GroupMember, b: GroupMember, *, turned: bool = False) -> int:
     ha, hb = a.record.perceptual_hash, b.record.perceptual_hash
-    if len(ha) != len(hb):
-        # Multi-hash records of different segment counts: the triangle inequality's bound.
+    if turned or len(ha) != len(hb):
+        # Hashes of differently turned pictures, or multi-hash records of different segment
+        # counts, do not compare bit by bit: the triangle inequality's bound.
         return a.distance + b.distance
     return (int.from_bytes(ha, "big") ^ int.from_bytes(hb, "big")).bit_count()
 

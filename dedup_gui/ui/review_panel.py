@@ -28,10 +28,12 @@ from PySide6.QtWidgets import (
 
 from dedup_gui.core.decisions import Mark
 from dedup_gui.core.formatting import display_name, human_count, human_size
+from dedup_gui.core.kinds import describe_kind
 from dedup_gui.core.links import reclaimable_bytes
-from dedup_gui.core.model import Group
+from dedup_gui.core.model import Group, GroupKind
 from dedup_gui.ui import icons
 from dedup_gui.ui.delegates import MemberDelegate, configure_group_view, configure_member_view
+from dedup_gui.ui.group_filter import GroupFilterBar, GroupFilterModel
 from dedup_gui.ui.models import GroupListModel, GroupRole, MemberModel, MemberRole
 
 _THUMBNAIL_ROLES = {
@@ -66,6 +68,11 @@ class ReviewPanel(QWidget):
         super().__init__(parent)
         self._groups = groups
         self._members = members
+        # The view shows the groups through the "Show:" filter; rows in this panel's API
+        # (select_group) stay GroupListModel rows.
+        self.group_filter = GroupFilterModel(groups, self)
+        self.filter_bar = GroupFilterBar(groups)
+        self.filter_bar.kind_chosen.connect(self.set_kind_filter)
         self.group_view = self._make_group_view()
         self.member_view = self._make_member_view()
         self.summary = QLabel()
@@ -106,7 +113,7 @@ class ReviewPanel(QWidget):
     # -- layout -------------------------------------------------------------------------------
     def _make_group_view(self) -> QListView:
         view = QListView()
-        view.setModel(self._groups)
+        view.setModel(self.group_filter)
         configure_group_view(view)
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._on_group_view_context_menu)
@@ -134,6 +141,7 @@ class ReviewPanel(QWidget):
         layout.setContentsMargins(10, 6, 6, 0)
         layout.setSpacing(6)
         layout.addWidget(self.summary)
+        layout.addWidget(self.filter_bar)
         layout.addWidget(self.group_view, 1)
         return column
 
@@ -165,29 +173,52 @@ class ReviewPanel(QWidget):
         return self._members.group()
 
     def select_group(self, row: int) -> None:
-        if 0 <= row < self._groups.rowCount():
-            index = self._groups.index(row)
+        """Makes GroupListModel row ``row`` current; shows all groups first if it is hidden."""
+        if not 0 <= row < self._groups.rowCount():
+            return
+        if self.group_filter.row_of_source(row) < 0:
+            self.filter_bar.set_kind(None)  # its kind is filtered out: show every kind
+        self._select_shown(self.group_filter.row_of_source(row))
+
+    def _select_shown(self, shown_row: int) -> None:
+        if 0 <= shown_row < self.group_filter.rowCount():
+            index = self.group_filter.index(shown_row, 0)
             self.group_view.setCurrentIndex(index)
             self.group_view.scrollTo(index)
 
+    def set_kind_filter(self, kind: GroupKind | None) -> None:
+        """Shows only groups of ``kind`` (None: all). Marks stay; the current group stays
+        current if it is still shown, else the first shown group becomes current."""
+        if self.filter_bar.kind() != kind:
+            self.filter_bar.set_kind(kind)  # comes back here through kind_chosen
+            return
+        self.group_filter.set_kind(kind)
+        if not self.group_view.currentIndex().isValid():
+            self._select_first_group()
+
+    def _group_at_view(self, index: QModelIndex) -> Group | None:
+        if not index.isValid():
+            return None
+        return self._groups.group_at(self.group_filter.mapToSource(index).row())
+
     def _select_first_group(self) -> None:
-        self.select_group(0)
-        if self._groups.rowCount() == 0:
+        self._select_shown(0)
+        if self.group_filter.rowCount() == 0:
             self._members.set_group(None)
             self._update_group_header()
 
     def _on_group_current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
-        self._members.set_group(self._groups.group_at(current.row()) if current.isValid() else None)
+        self._members.set_group(self._group_at_view(current))
         self._select_member(0)
         self._update_group_header()
 
     def _sync_members(self) -> None:
         """After rows were removed or a group shrank, show what the current row holds now."""
         index = self.group_view.currentIndex()
-        if not index.isValid() and self._groups.rowCount():
-            self.select_group(0)  # the current group went away: show the next one
+        if not index.isValid() and self.group_filter.rowCount():
+            self._select_shown(0)  # the current group went away: show the next one
             return
-        group = self._groups.group_at(index.row()) if index.isValid() else None
+        group = self._group_at_view(index)
         if group is not self._members.group():
             row = max(self.member_view.currentIndex().row(), 0)
             self._members.set_group(group)
@@ -216,8 +247,10 @@ class ReviewPanel(QWidget):
             return
         self.group_title.setText(display_name(group.reference.record.path))
         reclaimable = reclaimable_bytes(group, self._groups.linked)  # hard links free nothing
+        kind = self.group_view.currentIndex().data(GroupRole.KIND)
+        what = describe_kind(GroupKind(kind)) if kind else "Photos that look the same"
         self.group_details.setText(
-            f"{human_count(len(group.members), 'photo')} that look the same  ·  "
+            f"{what}: {human_count(len(group.members), 'photo')}  ·  "
             f"{human_size(reclaimable)} reclaimable by keeping one"
         )
 
@@ -326,7 +359,9 @@ class ReviewPanel(QWidget):
         if not index.isValid():
             return
         self.group_view.setCurrentIndex(index)
-        path: Path = self._groups.group_at(index.row()).reference.record.path
+        group = self._group_at_view(index)
+        assert group is not None
+        path: Path = group.reference.record.path
         menu = QMenu(self)
         menu.addAction(icons.icon("open"), "Open best copy", lambda: self.open_requested.emit(path))
         menu.addAction(

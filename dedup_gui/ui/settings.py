@@ -16,9 +16,13 @@ from dedup_gui.core.model import ScanRequest, WalkOptions
 
 log = logging.getLogger(__name__)
 
+# Defaults come from the core records, so the app and `dedup-gui scan` agree.
+_SCAN_DEFAULTS = ScanRequest(roots=())
+_KEEP_DEFAULTS = KeepRule()
+
 ORGANIZATION = "dedup-gui"
 APPLICATION = "dedup-gui"
-SETTINGS_VERSION = 1  # bump with a step in Settings._upgrade when a key changes meaning
+SETTINGS_VERSION = 2  # bump with a step in Settings._upgrade when a key changes meaning
 
 
 class Similarity(IntEnum):
@@ -84,8 +88,17 @@ class Settings:
             )
             return
         # Version 0 -> 1: nothing to convert (1 is the first version with settings).
+        if 0 < found < 2:
+            self._upgrade_to_2()
         if found < SETTINGS_VERSION:
             self._q.setValue("settings_version", SETTINGS_VERSION)
+
+    def _upgrade_to_2(self) -> None:
+        """Version 1 -> 2 adds the photographers' switches (#5). Version 1 kept the copy with
+        the most pixels; that choice is now "Prefer larger resolution", so it is written down as
+        on, and a later change of that default cannot silently change an old user's marks."""
+        if not self._q.contains("keep/prefer_resolution"):
+            self._q.setValue("keep/prefer_resolution", True)
 
     @property
     def settings_version(self) -> int:
@@ -110,6 +123,28 @@ class Settings:
     def _bytes(self, key: str) -> QByteArray | None:
         value = self._q.value(key)
         return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def _paths(self, key: str) -> list[Path]:
+        paths: list[Path] = []
+        count = self._q.beginReadArray(key)
+        try:
+            for i in range(count):
+                self._q.setArrayIndex(i)
+                raw = self._q.value("path")
+                if isinstance(raw, QByteArray) and not raw.isEmpty():
+                    paths.append(Path(os.fsdecode(bytes(raw.data()))))
+        finally:
+            self._q.endArray()
+        return paths
+
+    def _set_paths(self, key: str, paths: Sequence[Path]) -> None:
+        self._q.remove(key)
+        self._q.beginWriteArray(key, len(paths))
+        for i, path in enumerate(paths):
+            self._q.setArrayIndex(i)
+            # Stored as bytes: a folder name need not be valid UTF-8.
+            self._q.setValue("path", QByteArray(os.fsencode(path)))
+        self._q.endArray()
 
     # -- folders ------------------------------------------------------------------------------
     def folders(self) -> list[FolderEntry]:
@@ -172,6 +207,20 @@ class Settings:
     def set_min_size_bytes(self, value: int) -> None:
         self._q.setValue("scan/min_size_bytes", max(0, value))
 
+    def match_turned(self) -> bool:
+        """Also group copies rotated by 90/180/270 degrees or mirrored."""
+        return self._bool("scan/match_turned", _SCAN_DEFAULTS.match_turned)
+
+    def set_match_turned(self, value: bool) -> None:
+        self._q.setValue("scan/match_turned", value)
+
+    def pairs_as_duplicates(self) -> bool:
+        """A RAW file and its same-named JPEG may be marked as duplicates of each other."""
+        return self._bool("scan/pairs_as_duplicates", _SCAN_DEFAULTS.pairs_as_duplicates)
+
+    def set_pairs_as_duplicates(self, value: bool) -> None:
+        self._q.setValue("scan/pairs_as_duplicates", value)
+
     def walk_options(self, entries: Sequence[FolderEntry] | None = None) -> WalkOptions:
         entries = self.folders() if entries is None else entries
         return WalkOptions(
@@ -188,12 +237,49 @@ class Settings:
             roots=tuple(e.path for e in entries),
             walk=self.walk_options(entries),
             max_distance=int(self.similarity()),
+            match_turned=self.match_turned(),
+            pairs_as_duplicates=self.pairs_as_duplicates(),
         )
 
     # -- keep rule ----------------------------------------------------------------------------
     def keep_rule(self, entries: Sequence[FolderEntry] | None = None) -> KeepRule:
+        """The rule that picks each group's keeper: protected folders (from ``entries``,
+        default the saved list) and the saved preferences."""
         entries = self.folders() if entries is None else entries
-        return KeepRule(protected_roots=tuple(e.path for e in entries if e.is_protected))
+        return KeepRule(
+            protected_roots=tuple(e.path for e in entries if e.is_protected),
+            preferred_folders=tuple(self.preferred_folders()),
+            prefer_raw=self.prefer_raw(),
+            prefer_edited=self.prefer_edited(),
+            prefer_resolution=self.prefer_resolution(),
+            pairs_as_duplicates=self.pairs_as_duplicates(),
+        )
+
+    def prefer_raw(self) -> bool:
+        return self._bool("keep/prefer_raw", _KEEP_DEFAULTS.prefer_raw)
+
+    def set_prefer_raw(self, value: bool) -> None:
+        self._q.setValue("keep/prefer_raw", value)
+
+    def prefer_edited(self) -> bool:
+        """Prefer copies with XMP (edited in a photo editor)."""
+        return self._bool("keep/prefer_edited", _KEEP_DEFAULTS.prefer_edited)
+
+    def set_prefer_edited(self, value: bool) -> None:
+        self._q.setValue("keep/prefer_edited", value)
+
+    def prefer_resolution(self) -> bool:
+        return self._bool("keep/prefer_resolution", _KEEP_DEFAULTS.prefer_resolution)
+
+    def set_prefer_resolution(self, value: bool) -> None:
+        self._q.setValue("keep/prefer_resolution", value)
+
+    def preferred_folders(self) -> list[Path]:
+        """Folders whose copies are kept first, most preferred first."""
+        return self._paths("keep/preferred_folders")
+
+    def set_preferred_folders(self, folders: Sequence[Path]) -> None:
+        self._set_paths("keep/preferred_folders", folders)
 
     def auto_mark(self) -> bool:
         """Pre-mark copies for trash (by the keep rule) after each scan."""

@@ -1,4 +1,4 @@
-"""Preferences: scanning options, pre-marking, and the remembered "not duplicates" decisions."""
+"""Preferences: scanning options, the keep rule, and the remembered "not duplicates" decisions."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -34,6 +38,7 @@ from dedup_gui.ui.settings import Settings
 log = logging.getLogger(__name__)
 
 _PAIR_ROLE = Qt.ItemDataRole.UserRole + 1
+_PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 def _pair_side(path: Path | None, content_hash: bytes) -> str:
@@ -54,6 +59,7 @@ class SettingsDialog(QDialog):
         self._db_path = db_path
         tabs = QTabWidget()
         tabs.addTab(self._make_scanning_tab(), "Scanning")
+        tabs.addTab(self._make_keep_tab(), "Copy to keep")
         tabs.addTab(self._make_pairs_tab(), "Not duplicates")
         self.tabs = tabs
         buttons = QDialogButtonBox(
@@ -81,11 +87,96 @@ class SettingsDialog(QDialog):
         self.min_size_kb.setValue(self._settings.min_size_bytes() // 1000)
         self.auto_mark = QCheckBox("After each scan, mark copies for the Trash (best copy is kept)")
         self.auto_mark.setChecked(self._settings.auto_mark())
+        self.match_turned = QCheckBox("Match rotated and mirrored copies")
+        self.match_turned.setToolTip(
+            "Also find copies turned by 90, 180 or 270 degrees or mirrored (e.g. an export "
+            "that lost its orientation)"
+        )
+        self.match_turned.setChecked(self._settings.match_turned())
+        self.pairs_as_duplicates = QCheckBox("Treat RAW+JPEG pairs as duplicates")
+        self.pairs_as_duplicates.setToolTip(
+            "A RAW file and the JPEG the camera saved with it are normally kept together; "
+            "with this on, one of them may be marked for the Trash"
+        )
+        self.pairs_as_duplicates.setChecked(self._settings.pairs_as_duplicates())
         form.addRow(self.include_hidden)
         form.addRow(self.follow_symlinks)
+        form.addRow(self.match_turned)
+        form.addRow(self.pairs_as_duplicates)
         form.addRow("Skip files smaller than", self.min_size_kb)
         form.addRow(self.auto_mark)
         return page
+
+    def _make_keep_tab(self) -> QWidget:
+        page = QWidget()
+        explain = QLabel(
+            "In each group the best copy is kept and the others are marked for the Trash. "
+            "Copies in protected folders are always kept. Then, in this order:"
+        )
+        explain.setWordWrap(True)
+        self.preferred = QListWidget()
+        self.preferred.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.preferred.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.add_folder_button = QPushButton(icons.icon("add"), "Add…")
+        self.add_folder_button.clicked.connect(self._ask_preferred_folder)
+        self.remove_folder_button = QPushButton(icons.icon("remove"), "Remove")
+        self.remove_folder_button.clicked.connect(self.remove_selected_folders)
+        self.preferred.itemSelectionChanged.connect(self._update_folder_buttons)
+        for folder in self._settings.preferred_folders():
+            self.add_preferred_folder(folder)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.add_folder_button)
+        buttons.addWidget(self.remove_folder_button)
+        buttons.addStretch(1)
+        folders_row = QHBoxLayout()
+        folders_row.addWidget(self.preferred, 1)
+        folders_row.addLayout(buttons)
+        folders_box = QGroupBox("Prefer files in these folders")
+        folders_box.setLayout(folders_row)
+        self.prefer_raw = QCheckBox("Prefer RAW files")
+        self.prefer_raw.setChecked(self._settings.prefer_raw())
+        self.prefer_edited = QCheckBox("Prefer edited files (with XMP)")
+        self.prefer_edited.setToolTip(
+            "Keep the copy that carries edits, ratings or keywords from a photo editor"
+        )
+        self.prefer_edited.setChecked(self._settings.prefer_edited())
+        self.prefer_resolution = QCheckBox("Prefer larger resolution")
+        self.prefer_resolution.setChecked(self._settings.prefer_resolution())
+        layout = QVBoxLayout(page)
+        layout.addWidget(explain)
+        layout.addWidget(folders_box, 1)
+        for box in (self.prefer_raw, self.prefer_edited, self.prefer_resolution):
+            layout.addWidget(box)
+        self._update_folder_buttons()
+        return page
+
+    def preferred_folders(self) -> list[Path]:
+        """The folders listed in the dialog, in order."""
+        return [self.preferred.item(row).data(_PATH_ROLE) for row in range(self.preferred.count())]
+
+    def add_preferred_folder(self, folder: Path) -> bool:
+        """Appends ``folder`` to the list; False if it is already there."""
+        if folder in self.preferred_folders():
+            return False
+        item = QListWidgetItem(icons.icon("photos"), path_text(folder))
+        item.setToolTip(path_text(folder))
+        item.setData(_PATH_ROLE, folder)
+        self.preferred.addItem(item)
+        self._update_folder_buttons()
+        return True
+
+    def remove_selected_folders(self) -> None:
+        for item in self.preferred.selectedItems():
+            self.preferred.takeItem(self.preferred.row(item))
+        self._update_folder_buttons()
+
+    def _ask_preferred_folder(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Prefer copies in this folder")
+        if chosen:
+            self.add_preferred_folder(Path(chosen))
+
+    def _update_folder_buttons(self) -> None:
+        self.remove_folder_button.setEnabled(bool(self.preferred.selectedItems()))
 
     def _make_pairs_tab(self) -> QWidget:
         page = QWidget()
@@ -170,4 +261,10 @@ class SettingsDialog(QDialog):
         self._settings.set_follow_symlinks(self.follow_symlinks.isChecked())
         self._settings.set_min_size_bytes(self.min_size_kb.value() * 1000)
         self._settings.set_auto_mark(self.auto_mark.isChecked())
+        self._settings.set_match_turned(self.match_turned.isChecked())
+        self._settings.set_pairs_as_duplicates(self.pairs_as_duplicates.isChecked())
+        self._settings.set_prefer_raw(self.prefer_raw.isChecked())
+        self._settings.set_prefer_edited(self.prefer_edited.isChecked())
+        self._settings.set_prefer_resolution(self.prefer_resolution.isChecked())
+        self._settings.set_preferred_folders(self.preferred_folders())
         super().accept()

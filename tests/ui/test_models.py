@@ -12,8 +12,8 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from dedup_gui.core.decisions import Decisions, KeepRule, Mark
-from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation
-from dedup_gui.ui import models
+from dedup_gui.core.model import Group, GroupKind, GroupMember, ImageRecord, Relation
+from dedup_gui.ui import card_facts, models
 from dedup_gui.ui.models import GroupListModel, GroupRole, MemberModel, MemberRole, mark_at
 from dedup_gui.ui.thumbnail_loader import SynchronousPool, ThumbnailLoader
 from tests.core.images import write_photo
@@ -81,7 +81,15 @@ def test_group_model_contract_and_roles(
     assert index.data(GroupRole.MEMBER_COUNT) == 3
     assert index.data(GroupRole.BYTES_RECLAIMABLE) == 1100
     kinds = [model.index(row).data(GroupRole.KIND) for row in range(4)]
-    assert kinds == [models.KIND_EXACT, models.KIND_SAME_PICTURE, "similar", "similar"]
+    # c2 (distance 3) is a re-save of c1; d2 is too, and a str enum reaches Qt as its value.
+    assert kinds == ["exact", "exact", "same_picture", "same_picture"]
+    labels = [model.index(row).data(GroupRole.KIND_LABEL) for row in range(4)]
+    assert labels == ["Exact", "Exact", "Same picture", "Same picture"]
+    assert model.kind_counts() == {
+        GroupKind.EXACT: 2,
+        GroupKind.SAME_PICTURE: 2,
+        GroupKind.SIMILAR: 0,
+    }
     assert model.group_at(2) is groups[2]
     assert model.groups() == tuple(groups)
     assert model.summary() == (4, 5, 900 + 1100 + 200 + 50)
@@ -215,7 +223,7 @@ def test_refresh_after_decisions_changed_elsewhere(
         ),
         pytest.param(
             [rec("/a", size=100, wh=(10, 10)), rec("/b", size=300, wh=(20, 20), fmt="PNG")],
-            [set(), {models.LARGEST, models.HIGHEST_RESOLUTION, models.OTHER_FORMAT}],
+            [set(), {card_facts.LARGEST, card_facts.HIGHEST_RESOLUTION, card_facts.OTHER_FORMAT}],
             id="bigger-other-format",
         ),
         pytest.param(
@@ -225,7 +233,7 @@ def test_refresh_after_decisions_changed_elsewhere(
                 rec("/c", date=None),
                 rec("/d", date="2020-01-01 10:00:00"),
             ],
-            [{models.OLDEST}, {models.NEWEST}, set(), {models.OLDEST}],
+            [{card_facts.OLDEST}, {card_facts.NEWEST}, set(), {card_facts.OLDEST}],
             id="dates-ties-and-missing",
         ),
     ],
@@ -253,7 +261,7 @@ def test_highlights_are_computed_once_per_group(
             model.index(row).data(MemberRole.HIGHLIGHTS)
     assert calls == [3]
     assert model.index(1).data(MemberRole.HIGHLIGHTS) == frozenset(
-        {models.LARGEST, models.OTHER_FORMAT}
+        {card_facts.LARGEST, card_facts.OTHER_FORMAT}
     )
 
 

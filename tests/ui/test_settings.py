@@ -169,3 +169,51 @@ def test_preferences_dialog_saves_options_and_forgets_decisions(
     dialog.accept()
     assert settings.include_hidden() and not settings.auto_mark()
     assert settings.min_size_bytes() == 50_000
+
+
+def test_photographer_switches_reach_scan_request_and_keep_rule(ini: Path) -> None:
+    settings = _open(ini)
+    request, rule = settings.scan_request([]), settings.keep_rule([])
+    assert (request.match_turned, request.pairs_as_duplicates) == (True, False)
+    assert rule == KeepRule()  # defaults are core's: one source for app and CLI
+    settings.set_match_turned(False)
+    settings.set_pairs_as_duplicates(True)
+    settings.set_prefer_raw(True)
+    settings.set_prefer_edited(True)
+    settings.set_prefer_resolution(False)
+    odd = Path(os.fsdecode(b"/photos/caf\xe9"))  # not UTF-8: stored as bytes
+    settings.set_preferred_folders([Path("/photos/best"), odd])
+    settings.sync()
+
+    again = _open(ini)
+    request = again.scan_request([FolderEntry(Path("/p"), is_protected=True)])
+    assert (request.match_turned, request.pairs_as_duplicates) == (False, True)
+    assert again.keep_rule([FolderEntry(Path("/p"), is_protected=True)]) == KeepRule(
+        protected_roots=(Path("/p"),),
+        preferred_folders=(Path("/photos/best"), odd),
+        prefer_raw=True,
+        prefer_edited=True,
+        prefer_resolution=False,
+        pairs_as_duplicates=True,
+    )
+
+
+def test_upgrade_from_version_1_keeps_old_values(ini: Path) -> None:
+    old = QSettings(str(ini), QSettings.Format.IniFormat)
+    old.setValue("settings_version", 1)
+    old.setValue("scan/max_distance", int(Similarity.VERY_SIMILAR))
+    old.setValue("scan/include_hidden", True)
+    old.setValue("keep/auto_mark", False)
+    old.sync()
+    del old
+
+    settings = _open(ini)
+    assert settings.settings_version == SETTINGS_VERSION == 2
+    assert settings.similarity() is Similarity.VERY_SIMILAR
+    assert settings.include_hidden() is True
+    assert settings.auto_mark() is False
+    # Version 1 kept the copy with the most pixels: written down as the new switch, on.
+    assert settings.qsettings.value("keep/prefer_resolution") in (True, "true")
+    assert settings.keep_rule([]).prefer_resolution is True
+    assert settings.match_turned() is True
+    assert settings.pairs_as_duplicates() is False
