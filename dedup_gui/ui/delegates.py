@@ -464,7 +464,9 @@ class MemberDelegate(QStyledItemDelegate):
 def _date_segments(date_taken: str | None, highlights: frozenset[str]) -> list[tuple[str, bool]]:
     if not date_taken:
         return [("No date taken", False)]
-    segments = [(f"Taken {date_taken[:16]}", False)]  # minutes are enough to tell shots apart
+    # Minutes read best; but where dates differ (a burst), seconds may be all that tells them apart.
+    differs = bool({card_facts.OLDEST, card_facts.NEWEST} & highlights)
+    segments = [(f"Taken {date_taken[:19] if differs else date_taken[:16]}", False)]
     for fact, word in ((card_facts.OLDEST, "oldest"), (card_facts.NEWEST, "newest")):
         if fact in highlights:
             segments += [(" · ", False), (word, True)]
