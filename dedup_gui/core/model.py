@@ -87,7 +87,7 @@ class PhotoFacts:
     colour_profile: str | None = None  # the ICC profile's description: "Display P3"
     rating: int | None = None  # xmp:Rating, -1 (rejected) to 5; a sidecar's wins over embedded
     label: str | None = None  # xmp:Label: "Red", "Select", ...
-    has_xmp: bool = False  # embedded XMP or an .xmp sidecar: edited in a photo editor
+    has_xmp: bool = False  # an .xmp sidecar, or embedded XMP an editor wrote (not a phone's)
 
 
 NO_FACTS = PhotoFacts()

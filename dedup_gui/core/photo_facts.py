@@ -218,7 +218,7 @@ def read_facts(img: Image.Image) -> PhotoFacts:
         colour_profile=_safely(lambda: _colour_profile(img.info.get("icc_profile")), None),
         rating=xmp.rating,
         label=xmp.label,
-        has_xmp=packet is not None and _looks_like_xmp(packet),
+        has_xmp=packet is not None and _is_editors_xmp(packet, xmp),
     )
 
 
@@ -343,6 +343,28 @@ def _embedded_xmp(img: Image.Image) -> bytes | str | None:
     if isinstance(packet, (bytes, str)) and packet:
         return packet
     return None
+
+
+# Namespaces only photo editors write: develop settings and edit history. Phones and drones embed
+# XMP of their own (depth maps, HDR gain maps, panorama data), which says nothing about editing.
+_EDITOR_NAMESPACES = (
+    "http://ns.adobe.com/camera-raw-settings/1.0/",  # Lightroom, Camera Raw, Bridge
+    "http://ns.adobe.com/lightroom/1.0/",
+    "http://ns.adobe.com/photoshop/1.0/",
+    "http://darktable.sf.net/",
+    "http://www.digikam.org/ns/1.0/",
+)
+_HISTORY = ("xmpMM:History", "stEvt:action")  # the edit history Photoshop and others keep
+
+
+def _is_editors_xmp(packet: bytes | str, xmp: XmpFacts) -> bool:
+    """Embedded XMP an editor wrote: a rating or label, develop settings, or an edit history."""
+    if not _looks_like_xmp(packet):
+        return False
+    if xmp.rating is not None or xmp.label is not None:
+        return True
+    text = _xmp_text(packet)
+    return any(ns in text for ns in _EDITOR_NAMESPACES) or any(h in text for h in _HISTORY)
 
 
 def _looks_like_xmp(packet: bytes | str) -> bool:

@@ -376,7 +376,36 @@ def test_embedded_xmp_garbage_is_not_xmp(tmp_path: Path) -> None:
     facts = facts_of(tmp_path, make_exif(R5_MAIN), xmp=bytes(range(256)) * 10)
     assert (facts.has_xmp, facts.rating, facts.camera) == (False, None, "Canon EOS R5")
     no_rating = facts_of(tmp_path, make_exif(), xmp=packet("/>"))
-    assert (no_rating.has_xmp, no_rating.rating, no_rating.label) == (True, None, None)
+    assert (no_rating.has_xmp, no_rating.rating, no_rating.label) == (False, None, None)
+
+
+@pytest.mark.parametrize(
+    ("description", "prefix", "uri", "edited"),
+    [
+        (' xmp:Rating="3"/>', "xmp", XMP_NS, True),
+        (
+            ' crs:Exposure2012="+0.50"/>',
+            "crs",
+            "http://ns.adobe.com/camera-raw-settings/1.0/",
+            True,
+        ),
+        (
+            '><xmpMM:History><rdf:Seq><rdf:li stEvt:action="saved"/></rdf:Seq></xmpMM:History>'
+            "</rdf:Description>",
+            "xmp",
+            XMP_NS,
+            True,
+        ),
+        # What a phone embeds (a depth map, an HDR gain map): no editor has been near it.
+        (' GCamera:MotionPhoto="1"/>', "GCamera", "http://ns.google.com/photos/1.0/camera/", False),
+        (' hdrgm:Version="1.0"/>', "hdrgm", "http://ns.adobe.com/hdr-gain-map/1.0/", False),
+    ],
+)
+def test_only_an_editors_xmp_counts_as_edited(
+    tmp_path: Path, description: str, prefix: str, uri: str, edited: bool
+) -> None:
+    xmp = packet(description, prefix=prefix, uri=uri)
+    assert facts_of(tmp_path, make_exif(), xmp=xmp).has_xmp is edited
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns about the damage it skips
