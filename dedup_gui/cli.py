@@ -92,11 +92,6 @@ def _scan_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=60.0, metavar="SECONDS", help="time limit per file"
     )
     parser.add_argument(
-        "--no-turned",
-        action="store_true",
-        help="do not match copies rotated by 90/180/270 degrees or mirrored",
-    )
-    parser.add_argument(
         "--pairs-as-duplicates",
         action="store_true",
         help="let a RAW and its same-named JPEG be duplicates of each other",
@@ -124,6 +119,11 @@ def add_library_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--hash-size", type=int, default=8, help="hash size (default 8: 64 bits)")
     parser.add_argument("--workers", type=int, help="decoding processes (default: one per core)")
+    parser.add_argument(
+        "--no-turned",
+        action="store_true",
+        help="do not match copies rotated by 90/180/270 degrees or mirrored",
+    )
     parser.add_argument("-o", "--output", type=Path, help="write the result to this file")
 
 

@@ -128,6 +128,7 @@ def _ask(
             options.threshold,
             excluded_roots=excluded_roots,
             workers=options.workers,
+            match_turned=not options.no_turned,
             cancel=cancel,
         )
         answer = _Answer(groups, problems, len(index))

@@ -29,6 +29,7 @@ from dedup_gui.core.hashing import (
     segment_bytes,
 )
 from dedup_gui.core.model import (
+    NO_FACTS,
     FileInfo,
     Group,
     HashSettings,
@@ -36,11 +37,13 @@ from dedup_gui.core.model import (
     Problem,
     ProblemKind,
     ScanRequest,
+    Turn,
     WalkOptions,
 )
 from dedup_gui.core.pixels import label_same_pixels
 from dedup_gui.core.scanning import iter_image_files
 from dedup_gui.core.store import HashStore
+from dedup_gui.core.turning import between, entries
 from dedup_gui.core.workers import TaskFailed, WorkerPool, default_worker_count
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,24 @@ def _hash_rows(
     return array, np.array(owners, dtype=np.int64)
 
 
+def _turned_rows(
+    records: Sequence[ImageRecord], width: int
+) -> tuple[npt.NDArray[np.uint8], Owners, Owners]:
+    """Each record's turned entries as rows of ``width`` bytes, with owner and Turn per row."""
+    rows: list[bytes] = []
+    owners: list[int] = []
+    turns: list[int] = []
+    for owner, record in enumerate(records):
+        if not record.turned or len(record.turned) % (width + 1):
+            continue
+        for turn, digest in entries(record.turned, width):
+            rows.append(digest)
+            owners.append(owner)
+            turns.append(int(turn))
+    array = np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(rows), width)
+    return array, np.array(owners, dtype=np.int64), np.array(turns, dtype=np.int64)
+
+
 def _is_under(path: Path, roots: Sequence[Path]) -> bool:
     return any(root == path or root in path.parents for root in roots)
 
@@ -101,6 +122,9 @@ class LibraryIndex:
             [r.perceptual_hash for r in self.records], self._width, self._is_segmented
         )
         self._hashes = HashIndex(rows)
+        # Canonical-orientation entries (core/turning.py), for copies rotated or mirrored.
+        turned, self._turned_owner, self._turned_turn = _turned_rows(self.records, self._width)
+        self._turned = HashIndex(turned)
 
     @classmethod
     def load(cls, store: HashStore, settings: HashSettings) -> LibraryIndex:
@@ -117,6 +141,7 @@ class LibraryIndex:
         *,
         not_duplicates: AbstractSet[frozenset[bytes]] = frozenset(),
         excluded_roots: Sequence[Path] = (),
+        match_turned: bool = True,
         cancel: CancelToken = NeverCancelled(),  # noqa: B008 - immutable null object
     ) -> list[Group]:
         """One group per query photo, in order: the photo as reference, its library copies after.
@@ -131,9 +156,13 @@ class LibraryIndex:
             max_distance: the largest Hamming distance (in bits) that counts as near.
             not_duplicates: pairs of content hashes the user said are different images.
             excluded_roots: library files under these folders are not answers either.
+            match_turned: also find copies rotated by quarter turns or mirrored.
             cancel: checked between blocks of work.
         """
         near = self._near(records, max_distance, cancel)
+        turns: dict[Path, Turn] = {}
+        if match_turned:
+            self._add_turned(records, max_distance, near, turns, cancel)
         skipped = {r.path for r in records}
 
         def is_answer(query: ImageRecord, k: int) -> bool:
@@ -153,8 +182,33 @@ class LibraryIndex:
                 for k, d in distances.items()
                 if self.records[k].content_hash != query.content_hash and is_answer(query, k)
             ]
-            groups.append(make_group(query, exact, others))
+            turned = {r.path: turns[r.path] for _, r in others if r.path in turns}
+            groups.append(make_group(query, exact, others, turns=turned))
         return groups
+
+    def _add_turned(
+        self,
+        records: Sequence[ImageRecord],
+        max_distance: int,
+        near: list[dict[int, int]],
+        turns: dict[Path, Turn],
+        cancel: CancelToken,
+    ) -> None:
+        """Adds to ``near`` the library records that match a query once turned; records their
+        turn relative to the query in ``turns`` (only where turned is strictly nearer)."""
+        rows, owner, turn = _turned_rows(records, self._width)
+        if not len(rows) or not len(self._turned):
+            return
+        query_row, index_row, dist = self._turned.pairs_with(rows, max_distance, cancel=cancel)
+        for qr, ir, d in zip(query_row.tolist(), index_row.tolist(), dist.tolist(), strict=True):
+            q, k = int(owner[qr]), int(self._turned_owner[ir])
+            if d < near[q].get(k, d + 1):
+                near[q][k] = d
+                # The query turned by its entry's turn looks like the library photo turned by
+                # its own: so the library photo is the query turned by `between` of the two.
+                turns[self.records[k].path] = between(
+                    Turn(int(turn[qr])), Turn(int(self._turned_turn[ir]))
+                )
 
     def _same_content(self, content_hash: bytes) -> list[int]:
         first = self._by_content.get(content_hash)
@@ -187,6 +241,7 @@ def find_copies(
     *,
     excluded_roots: Sequence[Path] = (),
     workers: int | None = None,
+    match_turned: bool = True,
     cancel: CancelToken | None = None,
 ) -> list[Group]:
     """``index.find`` with the user's "not duplicates" and SAME_PIXELS labels from ``store``.
@@ -200,6 +255,7 @@ def find_copies(
         max_distance,
         not_duplicates=store.not_duplicates(),
         excluded_roots=excluded_roots,
+        match_turned=match_turned,
         cancel=cancel,
     )
     request = ScanRequest(roots=(), hashing=index.settings, workers=workers)
@@ -274,6 +330,8 @@ def _record(info: FileInfo, result: HashResult) -> ImageRecord:
         height=result.height,
         format=result.format or "?",
         date_taken=result.date_taken,
+        facts=result.facts or NO_FACTS,
+        turned=result.turned or b"",
     )
 
 

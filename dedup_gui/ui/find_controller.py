@@ -111,6 +111,7 @@ class FindWorker(QObject):
                     store,
                     request.max_distance,
                     workers=request.workers,
+                    match_turned=request.match_turned,
                     cancel=self._cancel,
                 )
         except Cancelled:  # only on shutdown, whose controller drops this signal

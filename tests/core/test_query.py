@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from dedup_gui.core import hamming
 from dedup_gui.core.cancel import Cancelled, CancelToken
@@ -22,6 +23,7 @@ from dedup_gui.core.model import (
     ProblemKind,
     Relation,
     ScanRequest,
+    Turn,
 )
 from dedup_gui.core.pipeline import run_scan
 from dedup_gui.core.query import LibraryIndex, drop_stale_copies, find_copies, hash_photos
@@ -266,3 +268,19 @@ def test_crop_resistant_segments_match_at_their_nearest() -> None:
         ("1.jpg", 1),
         ("2.jpg", 2),
     ]
+
+
+def test_turned_copies_are_found_with_their_turn(setup: Setup, tmp_path: Path) -> None:
+    with Image.open(setup.library / "c.jpg") as c:
+        c.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "c sideways.jpg", quality=90)
+    records, problems = hash_photos([tmp_path / "c sideways.jpg"], SETTINGS, workers=1)
+    assert not problems
+    with open_store(setup.db) as store:
+        index = LibraryIndex.load(store, SETTINGS)
+        found = find_copies(index, records, store, 8, workers=1)
+        upright_only = find_copies(index, records, store, 8, workers=1, match_turned=False)
+    [group] = found
+    assert [(m.record.path.name, m.turn) for m in group.members[1:]] == [
+        ("c.jpg", Turn.ROTATED_90)  # PIL's ROTATE_90 is anticlockwise: c is that turned back
+    ]
+    assert len(upright_only[0].members) == 1
