@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from dedup_gui.core.cancel import Cancelled, CancelToken, NeverCancelled, ProgressThrottle
 from dedup_gui.core.gc_pause import gc_paused
+from dedup_gui.core.group_cache import decode_groups, encode_groups, request_key
 from dedup_gui.core.grouping import group_by_distance
 from dedup_gui.core.hashing import (
     HashResult,
@@ -20,6 +24,7 @@ from dedup_gui.core.hashing import (
     segment_bytes,
 )
 from dedup_gui.core.links import find_linked_elsewhere
+from dedup_gui.core.matching import Matched
 from dedup_gui.core.model import (
     NO_FACTS,
     FileInfo,
@@ -34,8 +39,8 @@ from dedup_gui.core.model import (
     ScanStats,
 )
 from dedup_gui.core.pairs import apply_pairs, find_partners
-from dedup_gui.core.pixels import label_same_pixels
-from dedup_gui.core.scanning import iter_image_files
+from dedup_gui.core.pixels import label_same_pixels_fully
+from dedup_gui.core.scanning import FolderNotes, WalkedFile, walk_image_files
 from dedup_gui.core.sidecars import attach_sidecars
 from dedup_gui.core.store import HashStore
 from dedup_gui.core.workers import TaskFailed, WorkerPool, default_worker_count
@@ -62,6 +67,10 @@ _REMEMBERED_PROBLEMS = frozenset(
         ProblemKind.TIMED_OUT,
     }
 )
+
+
+# Files between cancel checks and progress reports while walking (and at each folder).
+_WALK_CHECK_EVERY = 256
 
 
 def _ignore(_: ScanProgress) -> None:
@@ -98,6 +107,7 @@ class _Scan:
         self.walk_had_folder_problems = False
         self.hard_links: dict[Path, list[Path]] = {}  # first path -> its other names
         self.plugins = configured_plugins()  # read once: the workers get the same list
+        self.notes = FolderNotes()
 
     # -- progress -------------------------------------------------------------------------
     def report(self, *, force: bool = False) -> None:
@@ -186,21 +196,16 @@ def run_scan(
     """
     scan = _Scan(request, store, progress, cancel or NeverCancelled(), progress_interval_s)
     try:
-        files = _walk(scan)
-        _hash_changed(scan, files)
-        scan.enter_stage(ScanStage.GROUPING)
-        groups = _group(scan)
-        scan.enter_stage(ScanStage.VERIFYING)
-        groups = label_same_pixels(groups, scan.store, scan.request, cancel=scan.cancel)
-        groups = apply_pairs(
-            _with_sidecars(groups),
-            find_partners(scan.records),
-            pairs_as_duplicates=request.pairs_as_duplicates,
-        )
-        if not scan.walk_had_folder_problems:
-            # A folder we could not list this time may still hold its photos: keep their rows.
-            roots = [root for root in request.roots if root.exists()]
-            store.forget_missing(roots, {info.path for info in files})
+        walked = _walk(scan)
+        matched = Matched(store, request.hashing, walked)
+        scan.problems.extend(matched.problems)
+        scan.reused = len(matched.texts)
+        groups = _saved_groups(scan, matched)
+        if groups is None:
+            groups = _hash_and_group(scan, walked, matched)
+        else:
+            _forget_missing_if_any(scan, walked, matched)
+        groups = _with_sidecars(groups, scan.notes)
     except Cancelled:
         scan.flush()
         scan.stage = ScanStage.DONE
@@ -210,20 +215,24 @@ def run_scan(
         )
     scan.stage = ScanStage.DONE
     scan.report(force=True)
+    linked = [FileInfo(Path(text), *rest) for text, *rest in walked if rest[2] > 1]
     return ScanReport(
         groups=tuple(groups),
         problems=tuple(scan.problems),
         stats=scan.stats(),
         hard_links=tuple((first, tuple(others)) for first, others in scan.hard_links.items()),
-        linked_elsewhere=find_linked_elsewhere(files, scan.hard_links),
+        linked_elsewhere=find_linked_elsewhere(linked, scan.hard_links),
     )
 
 
-def _walk(scan: _Scan) -> list[FileInfo]:
+def _walk(scan: _Scan) -> list[WalkedFile]:
     scan.enter_stage(ScanStage.WALKING)
+    files: list[WalkedFile] = []
 
     def on_folder(folder: Path) -> None:
+        scan.found = len(files)
         scan.current_folder = folder
+        scan.cancel.check()
         scan.report()
 
     def on_problem(problem: Problem) -> None:
@@ -233,24 +242,108 @@ def _walk(scan: _Scan) -> list[FileInfo]:
     def on_hard_link(first: Path, other: Path) -> None:
         scan.hard_links.setdefault(first, []).append(other)
 
-    files: list[FileInfo] = []
-    for info in iter_image_files(
+    walk = walk_image_files(
         scan.request.roots,
         scan.request.walk,
         on_problem=on_problem,
         on_folder=on_folder,
         on_hard_link=on_hard_link,
-    ):
-        scan.cancel.check()
-        files.append(info)
-        scan.found += 1
-        scan.report()
+        notes=scan.notes,
+    )
+    for found in walk:
+        files.append(found)
+        if not len(files) % _WALK_CHECK_EVERY:  # a huge folder is still listed file by file
+            on_folder(Path(os.path.dirname(found[0])))
+    scan.found = len(files)
     return files
 
 
-def _hash_changed(scan: _Scan, files: Sequence[FileInfo]) -> None:
-    """Reuse stored hashes of unchanged files; hash the rest in worker processes."""
-    to_hash = _reuse_unchanged(scan, files)
+def _saved_groups(scan: _Scan, matched: Matched) -> list[Group] | None:
+    """The groups saved by an earlier scan, if nothing they came from changed since; else None.
+
+    Reused only when no file needs hashing, the store's generation is the one they were saved
+    at (no hash, file, pixel digest or not-duplicate decision changed) and the walk found the
+    same stored files in the same order.
+    """
+    if matched.to_hash:
+        return None
+    saved = scan.store.saved_groups(request_key(scan.request))
+    if saved is None or saved.generation != matched.stored.generation:
+        return None
+    if saved.file_ids != matched.file_ids():
+        return None
+    scan.enter_stage(ScanStage.HASHING)
+    scan.enter_stage(ScanStage.GROUPING)
+    try:
+        with gc_paused():  # a record and a member per file, and no cycles among them
+            groups = decode_groups(saved.groups, matched.record)
+    except (ValueError, IndexError):
+        log.warning("saved groups are damaged; grouping again", exc_info=True)
+        return None
+    scan.enter_stage(ScanStage.VERIFYING)
+    return groups
+
+
+def _forget_missing_if_any(scan: _Scan, walked: list[WalkedFile], matched: Matched) -> None:
+    """``forget_missing`` after reused groups, skipped when one count shows nothing is missing.
+
+    Every walked file matched a stored row under the roots; if there are no more such rows than
+    walked files, none is missing (and no Path need be made for the 100,000 that are there).
+    """
+    if scan.walk_had_folder_problems:
+        return  # a folder we could not list this time may still hold its photos: keep their rows
+    roots = [root for root in scan.request.roots if root.exists()]
+    if scan.store.count_under(roots) != (len(matched.texts), len(matched.problems)):
+        scan.store.forget_missing(roots, {Path(text) for text, *_ in walked})
+
+
+def _hash_and_group(scan: _Scan, walked: list[WalkedFile], matched: Matched) -> list[Group]:
+    """Hash what changed, group everything, and save the groups if they can be reused."""
+    scan.records.extend(matched.records())
+    _hash_changed(scan, matched.to_hash)
+    scan.enter_stage(ScanStage.GROUPING)
+    groups = _group(scan)
+    scan.enter_stage(ScanStage.VERIFYING)
+    groups, is_complete = label_same_pixels_fully(
+        groups, scan.store, scan.request, cancel=scan.cancel
+    )
+    groups = apply_pairs(
+        groups,
+        find_partners(scan.records),
+        pairs_as_duplicates=scan.request.pairs_as_duplicates,
+    )
+    if not scan.walk_had_folder_problems:
+        # A folder we could not list this time may still hold its photos: keep their rows.
+        roots = [root for root in scan.request.roots if root.exists()]
+        # Every walked file is a record, a file to hash or a remembered problem: their Paths
+        # are made already.
+        present = {record.path for record in scan.records}
+        present.update(info.path for info in matched.to_hash)
+        present.update(problem.path for problem in matched.problems)
+        scan.store.forget_missing(roots, present)
+    if is_complete:
+        _save_groups(scan, walked, matched, groups)
+    return groups
+
+
+def _save_groups(
+    scan: _Scan, walked: list[WalkedFile], matched: Matched, groups: list[Group]
+) -> None:
+    """Save ``groups`` for the next scan, keyed to the files they came from, in walk order."""
+    grouped = {str(record.path) for record in scan.records}
+    order = [text for text, *_ in walked if text in grouped]
+    ids = scan.store.file_ids()
+    if any(text not in ids for text in order):
+        return  # another connection dropped a file meanwhile: the next scan groups again
+    position = {text: k for k, text in enumerate(order)}
+    blob = encode_groups(groups, lambda record: position[str(record.path)])
+    file_ids = np.array([ids[text] for text in order], dtype=np.int64).tobytes()
+    if not scan.store.save_groups(request_key(scan.request), file_ids, blob, read=matched.stored):
+        log.info("the store changed during the scan; its groups are not saved for reuse")
+
+
+def _hash_changed(scan: _Scan, to_hash: Sequence[FileInfo]) -> None:
+    """Hash new and changed files in worker processes."""
     scan.to_hash = len(to_hash)
     scan.enter_stage(ScanStage.HASHING)
     if not to_hash:
@@ -263,28 +356,6 @@ def _hash_changed(scan: _Scan, files: Sequence[FileInfo]) -> None:
             _hash_in_pool(scan, undecoded, frozenset())
     finally:
         scan.flush()
-
-
-def _reuse_unchanged(scan: _Scan, files: Sequence[FileInfo]) -> list[FileInfo]:
-    """Take the stored record or remembered problem of each unchanged file; return the rest."""
-    stored = scan.store.load_records(scan.request.hashing)
-    known_problems = scan.store.load_problems()
-    reused: list[ImageRecord] = []
-    to_hash: list[FileInfo] = []
-    with gc_paused():
-        for info in files:
-            record = stored.get(info.path)
-            if record is not None and record.size == info.size and record.mtime_ns == info.mtime_ns:
-                reused.append(record)
-                continue
-            remembered = known_problems.get(info.path)
-            if remembered is not None and remembered[:2] == (info.size, info.mtime_ns):
-                scan.problems.append(remembered[2])
-                continue
-            to_hash.append(info)
-    scan.records.extend(reused)
-    scan.reused += len(reused)
-    return to_hash
 
 
 def _hash_in_pool(
@@ -356,15 +427,33 @@ def _group(scan: _Scan) -> list[Group]:
     )
 
 
-def _with_sidecars(groups: Sequence[Group]) -> list[Group]:
+def _with_sidecars(groups: list[Group], notes: FolderNotes) -> list[Group]:
     """Groups whose members carry their .xmp sidecars and the rating/label in them.
 
-    Only group members: a sidecar changes without its photo changing, so it is read fresh each
-    scan (one folder listing per folder), not stored.
+    A sidecar changes without its photo changing, so it is read fresh each scan, not stored:
+    only for members in folders the walk saw an .xmp file in (or did not list: a root that is
+    a file), with one more listing of each such folder.
     """
-    members = [member.record for group in groups for member in group.members]
+    if not notes.with_sidecars and not notes.loose:
+        return groups
+    maybe = notes.with_sidecars | notes.loose
+    members = [
+        member.record
+        for group in groups
+        for member in group.members
+        if os.path.dirname(str(member.record.path)) in maybe
+    ]
+    if not members:
+        return groups
     attached = {record.path: record for record in attach_sidecars(members)}
     return [
-        Group(tuple(replace(m, record=attached[m.record.path]) for m in group.members))
+        Group(
+            tuple(
+                replace(m, record=attached[m.record.path]) if m.record.path in attached else m
+                for m in group.members
+            )
+        )
+        if any(m.record.path in attached for m in group.members)
+        else group
         for group in groups
     ]

@@ -46,6 +46,21 @@ def label_same_pixels(
     Pixel digests are cached in the store by content hash, so a rescan decodes nothing again.
     A file that cannot be decoded now simply stays NEAR.
     """
+    return label_same_pixels_fully(groups, store, request, cancel=cancel)[0]
+
+
+def label_same_pixels_fully(
+    groups: Sequence[Group],
+    store: HashStore,
+    request: ScanRequest,
+    *,
+    cancel: CancelToken | None = None,
+) -> tuple[list[Group], bool]:
+    """``label_same_pixels``, also saying whether every candidate's digest was known.
+
+    False when some file could not be decoded now: trying again later may label it otherwise,
+    so such groups are not worth saving for reuse.
+    """
     cancel = cancel or NeverCancelled()
     needed: dict[bytes, Path] = {}
     for group in groups:
@@ -56,14 +71,14 @@ def label_same_pixels(
             for member in candidates:
                 needed.setdefault(member.record.content_hash, member.record.path)
     if not needed:
-        return list(groups)
+        return list(groups), True
     digests = store.pixel_digests(needed)
     missing = {h: p for h, p in needed.items() if h not in digests}
     if missing:
         fresh = _compute_digests(missing, request, cancel)
         store.put_pixel_digests(fresh)
         digests.update(fresh)
-    return [_relabel(group, digests) for group in groups]
+    return [_relabel(group, digests) for group in groups], len(digests) == len(needed)
 
 
 def _compute_digests(

@@ -134,7 +134,32 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # hashes made before they existed, which are then made again.
         "ALTER TABLE perceptual ADD COLUMN turned BLOB",
     ),
+    (
+        # A counter bumped by every change to what grouping reads (files, hashes, facts, pixel
+        # digests, not-duplicate decisions), by triggers, so no writer can forget it. A scan's
+        # groups saved at one count are still right at that count (core/group_cache.py).
+        "CREATE TABLE generation (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)",
+        "INSERT INTO generation (id, n) VALUES (1, 0)",
+        *(
+            f"""CREATE TRIGGER {table}_{event.lower()}_bumps AFTER {event} ON {table}
+                BEGIN UPDATE generation SET n = n + 1; END"""
+            for table in ("files", "contents", "perceptual", "facts", "not_duplicates")
+            for event in ("INSERT", "UPDATE", "DELETE")
+        ),
+        # The last groups of each kind of scan (core/group_cache.py: request_key), with the
+        # generation they were made at and the files they were made from (files.id, walk order).
+        """CREATE TABLE saved_groups (
+            request_key BLOB PRIMARY KEY,
+            generation INTEGER NOT NULL,
+            saved_at REAL NOT NULL,
+            file_ids BLOB NOT NULL,
+            groups BLOB NOT NULL
+        )""",
+    ),
 )
+
+# How many kinds of scan keep their saved groups (about 1 MB per 100,000 files each).
+_SAVED_GROUPS_KEPT = 4
 
 
 # Primary SQLite result codes caused by the machine, not by our code, in plain words.
@@ -338,10 +363,10 @@ def _path(blob: bytes) -> Path:
     return Path(os.fsdecode(blob))
 
 
-# (path, size, mtime_ns, content_hash, perceptual_hash, width, height, format, date_taken,
-#  turned, *the PhotoFacts fields)
+# (path, size, mtime_ns, file id, content_hash, perceptual_hash, width, height, format,
+#  date_taken, turned, *the PhotoFacts fields)
 _RecordRow = tuple[Any, ...]
-_RECORD_SELECT = """SELECT f.path, f.size, f.mtime_ns, c.content_hash, p.hash,
+_RECORD_SELECT = """SELECT f.path, f.size, f.mtime_ns, f.id, c.content_hash, p.hash,
                            c.width, c.height, c.format, c.date_taken, p.turned,
                            camera, lens, iso, exposure_s, f_number, focal_mm, has_gps,
                            colour_profile, rating, label, has_xmp
@@ -354,7 +379,7 @@ _RECORD_SELECT = """SELECT f.path, f.size, f.mtime_ns, c.content_hash, p.hash,
 
 def _record(path: Path, row: _RecordRow) -> ImageRecord:
     """An ImageRecord from a ``_RECORD_SELECT`` row (the row's own path is not parsed)."""
-    size, mtime_ns, content, perceptual, width, height, fmt, date_taken, turned = row[1:10]
+    _, size, mtime_ns, _, content, perceptual, width, height, fmt, date_taken, turned = row[:11]
     return ImageRecord(
         path,
         size,
@@ -365,17 +390,20 @@ def _record(path: Path, row: _RecordRow) -> ImageRecord:
         height,
         fmt,
         date_taken,
-        _facts(row[10:]),
+        _facts(row[11:]),
         turned,
     )
 
 
+# NO_FACTS as the facts columns hold it: every optional one NULL, both flags 0.
+_NO_FACT_VALUES = (None,) * 6 + (0,) + (None,) * 3 + (0,)
+
+
 def _facts(values: Sequence[Any]) -> PhotoFacts:
     """PhotoFacts from its columns (SQLite gives 0/1 for the two flags)."""
-    camera, lens, iso, exposure_s, f_number, focal_mm, gps, profile, rating, label, xmp = values
-    optional = (camera, lens, iso, exposure_s, f_number, focal_mm, profile, rating, label)
-    if not (gps or xmp) and all(v is None for v in optional):
+    if tuple(values) == _NO_FACT_VALUES:  # one C-level compare: this runs once per file
         return NO_FACTS  # most photos without EXIF share one object, not 100,000 equal ones
+    camera, lens, iso, exposure_s, f_number, focal_mm, gps, profile, rating, label, xmp = values
     return PhotoFacts(
         camera,
         lens,
@@ -391,19 +419,22 @@ def _facts(values: Sequence[Any]) -> PhotoFacts:
     )
 
 
-class _StoredRecords(Mapping[Path, ImageRecord]):
+class StoredRecords(Mapping[Path, ImageRecord]):
     """Stored records keyed by path text; each ``ImageRecord`` is built only when asked for.
 
     A rescan asks once for every walked path. Building all records up front cost a second Path
     per file, and parsing paths was most of the time of loading 100,000 rows; here a record
     takes the caller's own Path (equal text, so an equal path). ``values()`` and ``items()``
-    build them all, as before.
+    build them all, as before. ``generation`` and ``data_version`` are the store's when the rows
+    were read (see ``HashStore.save_groups``).
     """
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_rows", "data_version", "generation")
 
-    def __init__(self, rows: dict[str, _RecordRow]) -> None:
+    def __init__(self, rows: dict[str, _RecordRow], generation: int, data_version: int) -> None:
         self._rows = rows
+        self.generation = generation
+        self.data_version = data_version
 
     def __getitem__(self, path: Path) -> ImageRecord:
         row = self._rows[str(path)]  # str() of a Path is cached: forget_missing reuses it
@@ -424,6 +455,13 @@ class _StoredRecords(Mapping[Path, ImageRecord]):
     def items(self) -> ItemsView[Path, ImageRecord]:
         return self._materialised().items()
 
+    def unchanged(self, text: str, size: int, mtime_ns: int) -> StoredRow | None:
+        """The row stored for path ``text`` if its size and mtime are these, else None."""
+        row = self._rows.get(text)
+        if row is None or row[1] != size or row[2] != mtime_ns:
+            return None
+        return row
+
     def _materialised(self) -> dict[Path, ImageRecord]:
         records: dict[Path, ImageRecord] = {}
         with gc_paused():
@@ -431,6 +469,29 @@ class _StoredRecords(Mapping[Path, ImageRecord]):
                 path = Path(text)
                 records[path] = _record(path, row)
         return records
+
+
+# A row of StoredRecords, opaque to callers but for ``stored_file_id`` and ``stored_record``.
+StoredRow = _RecordRow
+
+
+def stored_file_id(row: StoredRow) -> int:
+    """The store's id of the file a ``StoredRecords.unchanged`` row is about."""
+    return int(row[3])
+
+
+def stored_record(path: Path, row: StoredRow) -> ImageRecord:
+    """The record of a ``StoredRecords.unchanged`` row, for the file at ``path``."""
+    return _record(path, row)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedGroups:
+    """A scan's groups as ``group_cache`` encoded them, and what they were made from."""
+
+    generation: int
+    file_ids: bytes  # files.id of the scanned files, int64 native order, in walk order
+    groups: bytes
 
 
 class HashStore:
@@ -467,16 +528,103 @@ class HashStore:
         return [] if rows == [("ok",)] else [str(row[0]) for row in rows]
 
     @_guarded
-    def load_records(self, settings: HashSettings) -> Mapping[Path, ImageRecord]:
+    def load_records(self, settings: HashSettings) -> StoredRecords:
         """Every known file that has a perceptual hash for ``settings``, in one query.
 
         Looking up one path is cheap; a record is only built when it is looked up (or when
         ``values()``/``items()`` build them all).
         """
-        rows = self._conn.execute(_RECORD_SELECT, (settings.key,)).fetchall()
-        with gc_paused():
+        # Millions of values, no cycles: the collector would walk the growing heap again and again.
+        with gc_paused(), self._read_snapshot():
+            generation = self._generation()
+            data_version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            rows = self._conn.execute(_RECORD_SELECT, (settings.key,)).fetchall()
             # Keyed by text, which costs a decode; a Path would cost a parse (many times more).
-            return _StoredRecords({os.fsdecode(row[0]): row for row in rows})
+            by_text = {os.fsdecode(row[0]): row for row in rows}
+        return StoredRecords(by_text, generation, data_version)
+
+    @contextmanager
+    def _read_snapshot(self) -> Iterator[None]:
+        """Reads in one snapshot: no other connection's commit lands between them."""
+        if self._conn.in_transaction:
+            yield
+            return
+        self._conn.execute("BEGIN")  # deferred: a read transaction, takes no write lock
+        try:
+            yield
+        finally:
+            self._conn.execute("COMMIT")
+
+    def _generation(self) -> int:
+        return int(self._conn.execute("SELECT n FROM generation").fetchone()[0])
+
+    @_guarded
+    def saved_groups(self, request_key: bytes) -> SavedGroups | None:
+        """The groups ``save_groups`` saved under ``request_key``, if any."""
+        row = self._conn.execute(
+            "SELECT generation, file_ids, groups FROM saved_groups WHERE request_key = ?",
+            (request_key,),
+        ).fetchone()
+        return None if row is None else SavedGroups(row[0], row[1], row[2])
+
+    @_guarded
+    def save_groups(
+        self, request_key: bytes, file_ids: bytes, groups: bytes, *, read: StoredRecords
+    ) -> bool:
+        """Save a scan's groups, made from ``read`` and this connection's writes since.
+
+        Saved only if no other connection wrote in between (PRAGMA data_version counts only
+        their commits): then the store's generation now is the state the groups were made
+        from. Returns whether they were saved. Only a few kinds of scan are kept.
+        """
+        with self.transaction():  # BEGIN IMMEDIATE: nobody writes between the checks and ours
+            data_version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            if data_version != read.data_version:
+                return False
+            self._conn.execute(
+                """INSERT INTO saved_groups (request_key, generation, saved_at, file_ids, groups)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (request_key) DO UPDATE SET generation = excluded.generation,
+                       saved_at = excluded.saved_at, file_ids = excluded.file_ids,
+                       groups = excluded.groups""",
+                (request_key, self._generation(), time.time(), file_ids, groups),
+            )
+            self._conn.execute(
+                """DELETE FROM saved_groups WHERE request_key NOT IN
+                   (SELECT request_key FROM saved_groups ORDER BY saved_at DESC LIMIT ?)""",
+                (_SAVED_GROUPS_KEPT,),
+            )
+        return True
+
+    @_guarded
+    def generation(self) -> int:
+        """The count of changes to what grouping reads (see MIGRATIONS step 4)."""
+        return self._generation()
+
+    @_guarded
+    def file_ids(self) -> dict[str, int]:
+        """Every known file's id, by path text."""
+        rows = self._conn.execute("SELECT path, id FROM files").fetchall()
+        return {os.fsdecode(blob): file_id for blob, file_id in rows}
+
+    @_guarded
+    def count_under(self, roots: Sequence[Path]) -> tuple[int, int]:
+        """How many files and remembered problems have a path whose bytes start with a root's.
+
+        An upper bound of what ``forget_missing`` looks at (/a/bc counts for /a/b): a walk that
+        found as many of them, each stored, leaves it nothing to drop.
+        """
+        prefixes = sorted({_blob(root) for root in roots})
+        if not prefixes:
+            return 0, 0
+        # One placeholder per root: the SQL text is ours, only the count varies.
+        test = " OR ".join("substr(path, 1, length(?)) = ?" for _ in prefixes)
+        values = [value for prefix in prefixes for value in (prefix, prefix)]
+        counts = []
+        for table in ("files", "problems"):  # one of our two literals, never input
+            query = f"SELECT count(*) FROM {table} WHERE {test}"
+            counts.append(int(self._conn.execute(query, values).fetchone()[0]))
+        return counts[0], counts[1]
 
     @_guarded
     def load_problems(self) -> dict[Path, tuple[int, int, Problem]]:

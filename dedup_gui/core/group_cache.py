@@ -1,0 +1,111 @@
+"""A scan's groups saved compactly, to be reused while nothing they came from changed. No Qt.
+
+Grouping 100,000 records and relabelling same-pixel copies costs several times the walk of an
+unchanged folder, so a rescan that walks the same files, reads the same store (its generation,
+see store.py) and asks the same question takes the last answer instead. The groups are saved as
+positions into the scan's files, not as records: records come fresh from the store, and
+sidecars, which change without their photo, are read fresh by each scan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from dedup_gui import __version__
+from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation, ScanRequest, Turn
+
+# Bump when grouping, labelling or pairing would give other groups for the same records, so
+# groups saved by an older version are not reused (the app's version is in the key too).
+_FORMAT = 1
+
+_RELATIONS = tuple(Relation)
+_RELATION_CODE = {relation: code for code, relation in enumerate(_RELATIONS)}
+_TURNS = tuple(Turn)  # by value
+_COLUMNS = 5  # per member: position, relation, distance, turn, partner position (or -1)
+
+
+def request_key(request: ScanRequest) -> bytes:
+    """What decides a scan's groups besides the files and the store: equal keys, equal question.
+
+    Workers and time limits are left out: they change how fast, not what.
+    """
+    walk = request.walk
+    parts = (
+        _FORMAT,
+        __version__,
+        tuple(os.fsencode(root) for root in request.roots),
+        walk.follow_symlinks,
+        walk.include_hidden,
+        walk.exclude_patterns,
+        walk.min_size_bytes,
+        tuple(os.fsencode(root) for root in walk.shallow_roots),
+        request.hashing.key,
+        request.max_distance,
+        request.match_turned,
+        request.pairs_as_duplicates,
+    )
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
+
+
+def encode_groups(groups: Sequence[Group], position: Callable[[ImageRecord], int]) -> bytes:
+    """``groups`` as rows of small integers; ``position`` gives a record's place in the scan."""
+    sizes = np.array([len(group.members) for group in groups], dtype=np.int64)
+    rows: list[tuple[int, int, int, int, int]] = []
+    for group in groups:
+        # A partner is always a member of the same group (pairs.apply_pairs).
+        has_pair = any(m.partner is not None for m in group.members)
+        by_path = {m.record.path: m.record for m in group.members} if has_pair else {}
+        for member in group.members:
+            partner = -1 if member.partner is None else position(by_path[member.partner])
+            relation = _RELATION_CODE[member.relation]
+            rows.append(
+                (position(member.record), relation, member.distance, member.turn.value, partner)
+            )
+    table = np.array(rows, dtype=np.int64).reshape(-1, _COLUMNS)
+    return np.int64(len(sizes)).tobytes() + sizes.tobytes() + table.tobytes()
+
+
+def decode_groups(blob: bytes, record_at: Callable[[int], ImageRecord]) -> list[Group]:
+    """The groups ``encode_groups`` saved, with ``record_at(position)`` as each member's record.
+
+    Raises:
+        ValueError: ``blob`` was not made by ``encode_groups``.
+    """
+    count = int(np.frombuffer(blob, dtype=np.int64, count=1)[0]) if len(blob) >= 8 else -1
+    if count < 0 or len(blob) < 8 * (1 + count):
+        raise ValueError("not saved groups")
+    sizes = np.frombuffer(blob, dtype=np.int64, count=count, offset=8).tolist()
+    table = np.frombuffer(blob, dtype=np.int64, offset=8 * (1 + count))
+    if len(table) != _COLUMNS * sum(sizes):
+        raise ValueError("saved groups are cut short")
+    records: dict[int, ImageRecord] = {}
+
+    def record(at: int) -> ImageRecord:
+        found = records.get(at)
+        if found is None:
+            found = records[at] = record_at(at)
+        return found
+
+    flat = table.tolist()
+    groups: list[Group] = []
+    start = 0
+    for size in sizes:
+        members = []
+        for k in range(start, start + size * _COLUMNS, _COLUMNS):
+            at, relation, distance, turn, partner = flat[k : k + _COLUMNS]
+            members.append(
+                GroupMember(
+                    record(at),
+                    _RELATIONS[relation],
+                    distance,
+                    _TURNS[turn],
+                    None if partner < 0 else record(partner).path,
+                )
+            )
+        groups.append(Group(tuple(members)))
+        start += size * _COLUMNS
+    return groups
