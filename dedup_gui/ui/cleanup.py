@@ -129,6 +129,9 @@ class CleanupFlow(QObject):
         linked = self._groups.linked
         freed = sum(r.size for r in records if r.path not in linked)
         question = f"Move {human_count(len(records), 'photo')} ({human_size(freed)}) to {where}?"
+        if any(r.sidecars for r in records):
+            # A shared IMG_1.xmp stays while another photo of that name stays (core/sidecars.py).
+            question += "\nTheir .xmp sidecar files go with them."
         return records if self.confirm(title, question + note) else None
 
     def trash_marked(self, protected_roots: Sequence[Path]) -> bool:

@@ -339,6 +339,32 @@ def test_the_trash_question_counts_no_space_for_a_hard_linked_copy(
     assert copy.exists()
 
 
+def test_sidecars_go_to_the_trash_with_their_photo_and_come_back(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    photos = tmp_path / "rated"
+    write_photo(photos / "a.jpg", seed=4, quality=95)
+    copy = photos / "a copy.jpg"
+    shutil.copyfile(photos / "a.jpg", copy)
+    sidecar = photos / "a copy.jpg.xmp"
+    sidecar.write_text('<x:xmpmeta xmlns:x="adobe:ns:meta/"/>', encoding="utf-8")
+    scan_by_drop(qtbot, window, [photos])
+    assert window.decisions.mark_of(copy) is Mark.TRASH
+    questions: list[str] = []
+    window.confirm = lambda title, text: questions.append(text) is None  # answer yes
+
+    with qtbot.waitSignal(window.action_controller.trashed, timeout=ACTION_TIMEOUT_MS):
+        window.actions_.trash.trigger()
+
+    assert "Their .xmp sidecar files go with them." in questions[0]
+    assert not copy.exists() and not sidecar.exists()
+    assert "and 1 .xmp sidecar moved to Trash" in window.statusBar().currentMessage()
+    with qtbot.waitSignal(window.action_controller.restored, timeout=ACTION_TIMEOUT_MS):
+        window.actions_.restore.trigger()
+    assert copy.exists() and sidecar.exists()
+    assert window.statusBar().currentMessage().startswith("1 photo put back with 1 .xmp sidecar")
+
+
 @pytest.mark.parametrize("trash_every_copy", [False, True])
 def test_a_group_with_every_photo_marked_needs_an_extra_yes(
     qtbot: QtBot, window: MainWindow, library: Path, trash_every_copy: bool
