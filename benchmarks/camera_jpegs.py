@@ -27,6 +27,25 @@ def photo_like(seed: int, size: tuple[int, int]) -> Image.Image:
     return Image.fromarray(pixels)
 
 
+def camera_picture(mp: int, i: int) -> Image.Image:
+    """Picture ``i`` of the ``mp`` megapixel corpus (the same pixels every time)."""
+    return photo_like(mp * 100_000 + i, _SIZES[mp])
+
+
+def date_taken(i: int) -> str:
+    """Picture ``i``'s DateTimeOriginal, EXIF style."""
+    return f"2024:05:{1 + i % 28:02d} 12:00:00"
+
+
+def camera_exif(i: int) -> Image.Exif:
+    """EXIF as a camera writes it: make, model and DateTimeOriginal."""
+    exif = Image.Exif()
+    exif[0x010F] = "BenchCam"  # Make
+    exif[0x0110] = "Model 1"  # Model
+    exif.get_ifd(0x8769)[0x9003] = date_taken(i)  # DateTimeOriginal
+    return exif
+
+
 def make_corpus(out: Path, count: int, megapixels: list[int]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -34,13 +53,8 @@ def make_corpus(out: Path, count: int, megapixels: list[int]) -> list[Path]:
         for i in range(count):
             path = out / f"IMG_{mp}MP_{i:04d}.jpg"
             paths.append(path)
-            if path.exists():
-                continue
-            exif = Image.Exif()
-            exif[0x010F] = "BenchCam"  # Make
-            exif[0x0110] = "Model 1"  # Model
-            exif.get_ifd(0x8769)[0x9003] = f"2024:05:{1 + i % 28:02d} 12:00:00"  # DateTimeOriginal
-            photo_like(mp * 100_000 + i, _SIZES[mp]).save(path, quality=90, exif=exif)
+            if not path.exists():
+                camera_picture(mp, i).save(path, quality=90, exif=camera_exif(i))
     return paths
 
 

@@ -2,13 +2,14 @@
 
 Usage:
   python benchmarks/accuracy/score.py CORPUS [--algorithm phash --hash-size 8]
-         [--thresholds 0 2 4 ... 16] [--matrix] [--peers] [--detail]
+         [--thresholds 0 2 4 ... 16] [--matrix] [--peers] [--turned on|off|both]
 
 Hashes once per (algorithm, hash size) with ``run_scan`` (a temp DB, the real worker pool and
 decoder), then re-groups the stored records with ``group_by_distance`` at each threshold: the
 same grouping a scan at that threshold does. Groups become predicted pairs (all pairs inside a
 group). ``--matrix`` runs phash 8, dhash 8, whash 8, phash 16; ``--peers`` adds imagehash's
-plain loop and imagededup (see peers.py).
+plain loop and imagededup (see peers.py). ``--turned`` groups with rotated/mirrored matching
+on (the engine's default, ``ScanRequest.match_turned``), off, or both from the same hashes.
 """
 
 from __future__ import annotations
@@ -46,16 +47,22 @@ def hash_corpus(images: Path, settings: HashSettings, workers: int) -> list[Imag
         return list(store.load_records(settings).values())
 
 
+TURNED_CHOICES = {"on": (True,), "off": (False,), "both": (False, True)}
+
+
 def engine_scores(
-    images: Path, truth: Truth, settings: HashSettings, thresholds: list[int], workers: int
+    records: list[ImageRecord],
+    truth: Truth,
+    settings: HashSettings,
+    thresholds: list[int],
+    match_turned: bool,
 ) -> dict[int, Score]:
-    started = time.perf_counter()
-    records = hash_corpus(images, settings, workers)
-    hashed = time.perf_counter() - started
-    print(f"{settings.key}: {len(records)} files hashed in {hashed:.1f} s", file=sys.stderr)
+    """Scores of grouping ``records`` at each threshold, as a scan with these settings groups."""
     out = {}
     for t in thresholds:
-        groups = group_by_distance(records, t, segment_bytes=segment_bytes(settings))
+        groups = group_by_distance(
+            records, t, segment_bytes=segment_bytes(settings), match_turned=match_turned
+        )
         names = [[m.record.path.name for m in g.members] for g in groups]
         out[t] = score(truth, group_pairs(names), names)
     return out
@@ -64,7 +71,7 @@ def engine_scores(
 def summary_row(label: str, s: Score) -> str:
     worst, worst_r = s.worst_required()
     return (
-        f"| {label:<26} | {s.precision:5.3f} | {s.recall:5.3f} | {s.f1:5.3f}"
+        f"| {label:<33} | {s.precision:5.3f} | {s.recall:5.3f} | {s.f1:5.3f}"
         f" | {s.orig_copy_f1:5.3f}"
         f" | {s.purity:5.3f} | {s.hard_negatives['burst']:>5} | {s.hard_negatives['tile']:>5}"
         f" | {worst_r:4.2f} {worst:<15} |"
@@ -72,9 +79,9 @@ def summary_row(label: str, s: Score) -> str:
 
 
 SUMMARY_HEAD = (
-    "| setting                    | P     | R     | F1    | F1 o-c | purity | burst | tiles"
+    "| setting                           | P     | R     | F1    | F1 o-c | purity | burst | tiles"
     " | worst required recall |\n"
-    "|----------------------------|-------|-------|-------|--------|--------|-------|-------"
+    "|-----------------------------------|-------|-------|-------|--------|--------|-------|-------"
     "|-----------------------|"
 )
 
@@ -107,6 +114,12 @@ def main() -> None:
     parser.add_argument("--matrix", action="store_true", help="phash 8, dhash 8, whash 8, phash 16")
     parser.add_argument("--peers", action="store_true", help="also imagehash loop, imagededup")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--turned",
+        choices=list(TURNED_CHOICES),
+        default="on",
+        help="rotated/mirrored matching (on is the engine's default); both: off, then on",
+    )
     args = parser.parse_args()
 
     truth = Truth.load(args.corpus)
@@ -115,9 +128,15 @@ def main() -> None:
     summary: list[str] = []
     for algo, size in settings_list:
         settings = HashSettings(HashAlgorithm(algo), size)
-        scores = engine_scores(images, truth, settings, args.thresholds, args.workers)
-        print(transform_table(f"dedup-gui {settings.key}", scores))
-        summary += [summary_row(f"dedup-gui {settings.key} <= {t}", s) for t, s in scores.items()]
+        started = time.perf_counter()
+        records = hash_corpus(images, settings, args.workers)
+        hashed = time.perf_counter() - started
+        print(f"{settings.key}: {len(records)} files hashed in {hashed:.1f} s", file=sys.stderr)
+        for turned in TURNED_CHOICES[args.turned]:
+            label = f"dedup-gui {settings.key}{' turned' if turned else ''}"
+            scores = engine_scores(records, truth, settings, args.thresholds, turned)
+            print(transform_table(label, scores))
+            summary += [summary_row(f"{label} <= {t}", s) for t, s in scores.items()]
     if args.peers:
         from peers import run_peers
 
