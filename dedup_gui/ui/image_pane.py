@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PIL import Image, ImageOps
 from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import (
     QImage,
@@ -18,10 +17,21 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from dedup_gui.core.decode_service import (
+    DecodeKind,
+    DecodeRequest,
+    DecodeService,
+    DecodeServiceClosed,
+)
+from dedup_gui.core.errors import UnreadableImage
+from dedup_gui.ui.thumbnail_loader import shared_decode_service, to_qimage
+
 log = logging.getLogger(__name__)
 
-# Beyond this a "full resolution" view would cost gigabytes; such images are shown reduced.
-_MAX_VIEW_PIXELS = 80_000_000
+# Larger images are shown reduced to this many pixels a side. It keeps every 35 mm camera
+# (61 MP: 9504 x 6336) at full resolution, while a 100 MP medium-format frame (~300 MB as RGB,
+# once more as a pixmap) comes down to 75 MP.
+VIEW_MAX_PX = 10_000
 _ZOOM_STEP = 1.25
 _MIN_ZOOM, _MAX_ZOOM = 0.25, 64.0
 
@@ -181,40 +191,45 @@ class ImageLoaded(QObject):
     loaded = Signal(object, object, str)  # path, QImage | None, error message
 
 
-def decode_for_view(path: Path) -> QImage:
-    """The image upright (EXIF orientation applied) as a QImage that owns its pixels.
+def decode_for_view(path: Path, service: DecodeService | None = None) -> QImage:
+    """The image upright, at most ``VIEW_MAX_PX`` a side, as a QImage that owns its pixels.
+
+    Decoded in a decoder process (``service``, else the shared one), so camera RAW, HEIC, AVIF
+    and JPEG XL show as in the scan, and a decoder that crashes or hangs costs only this image.
+    Call it from a worker thread: it blocks until the image is decoded.
 
     Raises:
-        OSError, ValueError, Image.DecompressionBombError: the file cannot be shown.
+        UnreadableImage: the file cannot be shown (``detail`` says why, in plain words).
+        DecodeServiceClosed: the app is closing.
     """
-    with Image.open(path) as opened:
-        if opened.width * opened.height > _MAX_VIEW_PIXELS:
-            opened.draft("RGB", (opened.width // 2, opened.height // 2))
-        upright = ImageOps.exif_transpose(opened)
-        has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
-        img = upright.convert("RGBA" if has_alpha else "RGB")
-        if img.width * img.height > _MAX_VIEW_PIXELS:
-            img.thumbnail((8192, 8192))
-        fmt = QImage.Format.Format_RGBA8888 if has_alpha else QImage.Format.Format_RGB888
-        data = img.tobytes()
-        stride = img.width * (4 if has_alpha else 3)
-        return QImage(data, img.width, img.height, stride, fmt).copy()
+    decoder = service or shared_decode_service()
+    return to_qimage(decoder.decode(DecodeRequest(DecodeKind.VIEW, path, VIEW_MAX_PX)))
 
 
 class ImageLoadTask(QRunnable):
     """Decodes one file on a pool thread; the result arrives as ``signals.loaded``."""
 
-    def __init__(self, path: Path, signals: ImageLoaded) -> None:
+    def __init__(
+        self, path: Path, signals: ImageLoaded, service: DecodeService | None = None
+    ) -> None:
         super().__init__()
         self._path = path
         self._signals = signals
+        self._service = service
 
     def run(self) -> None:
         try:
-            image = decode_for_view(self._path)
+            image = decode_for_view(self._path, self._service)
+        except UnreadableImage as exc:
+            log.info("cannot show %s: %s", self._path, exc.detail)
+            self._emit(None, f"Cannot show this file:\n{exc.detail}")
+            return
+        except DecodeServiceClosed:
+            log.debug("not showing %s: the app is closing", self._path)
+            return
         except Exception as exc:  # thread boundary: report, never raise into Qt
-            log.info("cannot show %s: %s", self._path, exc)
-            self._emit(None, f"Cannot show this file:\n{exc}")
+            log.exception("cannot show %s", self._path)
+            self._emit(None, f"Cannot show this file:\n{type(exc).__name__}: {exc}")
             return
         self._emit(image, "")
 
@@ -225,5 +240,11 @@ class ImageLoadTask(QRunnable):
             log.debug("image for %s arrived after its viewer closed", self._path)
 
 
-def load_in_background(path: Path, signals: ImageLoaded, pool: QThreadPool | None = None) -> None:
-    (pool or QThreadPool.globalInstance()).start(ImageLoadTask(path, signals))
+def load_in_background(
+    path: Path,
+    signals: ImageLoaded,
+    pool: QThreadPool | None = None,
+    service: DecodeService | None = None,
+) -> None:
+    """Decodes ``path`` for viewing in a decoder process; ``signals.loaded`` tells the result."""
+    (pool or QThreadPool.globalInstance()).start(ImageLoadTask(path, signals, service))

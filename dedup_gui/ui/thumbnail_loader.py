@@ -1,18 +1,25 @@
-"""Decodes thumbnails on a thread pool and keeps the most recently used ones as pixmaps."""
+"""Decodes thumbnails in decoder processes and keeps the most recently used ones as pixmaps."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Protocol
 
-from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 
+from dedup_gui.core.decode_service import (
+    DEFAULT_PROCESSES,
+    DecodedImage,
+    DecodeKind,
+    DecodeRequest,
+    DecodeService,
+    DecodeServiceClosed,
+)
 from dedup_gui.core.errors import UnreadableImage
-from dedup_gui.core.thumbnails import make_thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +27,31 @@ ThumbKey = tuple[Path, int, int]  # (path, mtime_ns, max_px): a changed file get
 
 DEFAULT_CAPACITY = 300  # pixmaps; 300 x 220 px x 220 px x 4 bytes is about 58 MB at most
 _MAX_PRIORITY = 2**31 - 1  # QThreadPool priorities are C ints
+
+_shared_service: DecodeService | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_decode_service() -> DecodeService:
+    """The app's decode service (thumbnails and the compare view), made on first use.
+
+    Its processes start with its first request. After ``shutdown_decode_service()`` the next
+    call makes a new one: tests open and close many windows in one process.
+    """
+    global _shared_service
+    with _shared_lock:
+        if _shared_service is None or _shared_service.is_closed:
+            _shared_service = DecodeService()
+        return _shared_service
+
+
+def shutdown_decode_service() -> None:
+    """Stops the shared service's processes; requests in flight end at once with an error."""
+    global _shared_service
+    with _shared_lock:
+        service, _shared_service = _shared_service, None
+    if service is not None:
+        service.close()
 
 
 class RunnablePool(Protocol):
@@ -65,35 +97,50 @@ class _Relay(QObject):
 
 
 class _ThumbnailJob(QRunnable):
-    def __init__(self, key: ThumbKey, generation: int, relay: _Relay, decode_px: int) -> None:
+    def __init__(
+        self,
+        key: ThumbKey,
+        generation: int,
+        relay: _Relay,
+        decode_px: int,
+        service: DecodeService | None,
+    ) -> None:
         super().__init__()
         self._key, self._generation, self._relay = key, generation, relay
         self._decode_px = decode_px
+        self._service = service
 
     def run(self) -> None:
-        # A pool thread: Pillow and QImage only; QPixmap is GUI-thread-only.
+        # A pool thread: it waits for a decoder process, then builds a QImage (QPixmap is
+        # GUI-thread-only). A file that crashes or hangs the decoder costs that process only.
         path = self._key[0]
         image: QImage | None = None
         error: str | None = None
+        service = self._service or shared_decode_service()
         try:
-            image = _to_qimage(make_thumbnail(path, self._decode_px))
+            decoded = service.decode(DecodeRequest(DecodeKind.THUMBNAIL, path, self._decode_px))
+            image = to_qimage(decoded)
         except UnreadableImage as exc:
             error = exc.detail
+        except DecodeServiceClosed:
+            error = "not shown: the app is closing"
         except Exception as exc:  # thread boundary: a hostile file must not take the app down
             log.exception("thumbnail of %r failed", path)
             error = f"cannot show this image ({type(exc).__name__})"
         self._relay.done.emit(self._key, self._generation, image, error)
 
 
-def _to_qimage(img: Image.Image) -> QImage:
-    """A QImage that owns its pixels (``.copy()``), so the Pillow buffer may be freed."""
-    if img.mode == "RGBA":
+def to_qimage(decoded: DecodedImage) -> QImage:
+    """A QImage that owns its pixels (``.copy()``), so the decoded bytes may be freed."""
+    if decoded.mode not in ("RGB", "RGBA"):  # the service sends only these; be safe anyway
+        img = decoded.to_pil().convert("RGB")
+        decoded = DecodedImage(img.mode, img.width, img.height, img.tobytes())
+    if decoded.mode == "RGBA":
         fmt, channels = QImage.Format.Format_RGBA8888, 4
     else:
-        img = img.convert("RGB") if img.mode != "RGB" else img
         fmt, channels = QImage.Format.Format_RGB888, 3
-    data = img.tobytes()
-    return QImage(data, img.width, img.height, img.width * channels, fmt).copy()
+    stride = decoded.width * channels
+    return QImage(decoded.data, decoded.width, decoded.height, stride, fmt).copy()
 
 
 class ThumbnailLoader(QObject):
@@ -111,7 +158,15 @@ class ThumbnailLoader(QObject):
         *,
         capacity: int = DEFAULT_CAPACITY,
         pool: RunnablePool | None = None,
+        service: DecodeService | None = None,
     ) -> None:
+        """Makes an empty loader.
+
+        Args:
+            pool: runs the jobs; a ``SynchronousPool`` in tests, else a QThreadPool of its own.
+            service: decodes in worker processes; None uses ``shared_decode_service()``, which
+                ``shutdown()`` stops. An injected one is its owner's to close.
+        """
         super().__init__(parent)
         self._capacity = max(1, capacity)
         self._cache: OrderedDict[ThumbKey, QPixmap] = OrderedDict()
@@ -124,10 +179,14 @@ class ThumbnailLoader(QObject):
         self._pixel_ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
         if pool is None:
             thread_pool = QThreadPool(self)  # a child: destroying the loader waits for its jobs
-            # Leave one core to the GUI; decoding thumbnails is CPU-bound.
-            thread_pool.setMaxThreadCount(max(1, QThread.idealThreadCount() - 1))
+            # Leave one core to the GUI (decoding is CPU-bound), and no more threads than
+            # decoder processes: a thread beyond them would only wait, holding an older job
+            # while newer ones (what is on screen now) queue behind it.
+            processes = service.processes if service is not None else DEFAULT_PROCESSES
+            thread_pool.setMaxThreadCount(max(1, min(QThread.idealThreadCount() - 1, processes)))
             pool = thread_pool
         self._pool = pool
+        self._service = service
         self._relay = _Relay()  # no parent: jobs may still hold it while the loader goes away
         self._relay.done.connect(self._on_relay_done)
 
@@ -151,7 +210,9 @@ class ThumbnailLoader(QObject):
         self._requests += 1
         # Newest request first: after fast scrolling, what is on screen now loads before what
         # scrolled past.
-        job = _ThumbnailJob(key, self._generation, self._relay, self._decode_px(max_px))
+        job = _ThumbnailJob(
+            key, self._generation, self._relay, self._decode_px(max_px), self._service
+        )
         self._pool.start(job, min(self._requests, _MAX_PRIORITY))
         return self._cache.get(key)  # a synchronous pool has already filled it
 
@@ -171,12 +232,15 @@ class ThumbnailLoader(QObject):
         self._errors.clear()
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Drops queued jobs and waits for running ones: their signal relay must outlive them.
+        """Drops queued jobs, stops the shared decoder processes and waits for running jobs.
 
-        Closing the window while thumbnails were decoding let a job emit on a deleted relay,
-        which aborted the process.
+        Jobs must end before their signal relay goes: closing the window while thumbnails
+        were decoding let a job emit on a deleted relay, which aborted the process. Stopping
+        the decoders first wakes jobs waiting on them at once, even on a hung decoder.
         """
         self._pool.clear()
+        if self._service is None:
+            shutdown_decode_service()  # the window is closing: so does the compare view
         if isinstance(self._pool, QThreadPool):
             self._pool.waitForDone(timeout_ms)
 
