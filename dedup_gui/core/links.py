@@ -18,12 +18,18 @@ def linked_paths(report: ScanReport) -> frozenset[Path]:
 
 
 def reclaimable_bytes(group: Group, linked: AbstractSet[Path]) -> int:
-    """Space freed by keeping only the reference, not counting the files in ``linked``.
+    """Space freed by keeping only the reference (and its RAW+JPEG partner), not counting the
+    files in ``linked``.
 
     ``Group.bytes_reclaimable`` cannot know about links; use this wherever they are known
     (``linked`` as from ``linked_paths``).
     """
-    return sum(m.record.size for m in group.members[1:] if m.record.path not in linked)
+    kept = group.kept_partner
+    return sum(
+        m.record.size
+        for m in group.members[1:]
+        if m.record.path not in linked and m.record.path != kept
+    )
 
 
 def find_linked_elsewhere(

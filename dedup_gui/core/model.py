@@ -174,8 +174,14 @@ class Group:
 
     @property
     def bytes_reclaimable(self) -> int:
-        """Space freed by keeping only the reference."""
-        return self.bytes_total - self.members[0].record.size
+        """Space freed by keeping only the reference (with its RAW or JPEG partner, if it has
+        one here: a pair is one photo, kept together)."""
+        return sum(m.record.size for m in self.members[1:] if m.record.path != self.kept_partner)
+
+    @property
+    def kept_partner(self) -> Path | None:
+        """The reference's RAW+JPEG partner, kept with it; None if it has none in the group."""
+        return self.members[0].partner
 
     @property
     def max_distance(self) -> int:

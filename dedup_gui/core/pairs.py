@@ -84,19 +84,21 @@ def apply_pairs(
     - two pairs of one shot in two folders (a backup): one group of four, both pairs filled;
       a duplicate pair of a pair.
 
-    With ``pairs_as_duplicates`` the pair is two ordinary members: no group is dropped, and the
-    partner is still filled so the UI can show which files belong together.
+    With ``pairs_as_duplicates`` the pair is two ordinary members: groups are returned as they
+    are (no partner filled, none dropped), so one of the two may be kept and the other trashed.
 
     Returns:
         The groups in their given order, less the dropped ones.
     """
+    if pairs_as_duplicates:
+        return list(groups)
     out: list[Group] = []
     for group in groups:
         paths = {m.record.path for m in group.members}
         members = tuple(_with_partner(m, partners, paths) for m in group.members)
         unchanged = all(a is b for a, b in zip(members, group.members, strict=True))
         filled = group if unchanged else Group(members)
-        if pairs_as_duplicates or shot_count(filled) >= 2:
+        if shot_count(filled) >= 2:
             out.append(filled)
     return out
 

@@ -76,23 +76,21 @@ def test_a_group_of_only_a_pair_is_not_a_duplicate_group() -> None:
     assert apply_pairs([pair, other], partners, pairs_as_duplicates=False) == [other]
 
 
-def test_with_the_option_a_pair_is_a_group_with_partners_filled() -> None:
+def test_with_the_option_a_pair_is_an_ordinary_group() -> None:
     pair, other = group("/c/IMG_1.CR2", "/c/IMG_1.JPG"), group("/x/a.jpg", "/y/a.jpg")
     partners = partners_of("/c/IMG_1.CR2", "/c/IMG_1.JPG")
     out = apply_pairs([other, pair], partners, pairs_as_duplicates=True)
-    assert member_partners(out) == [
-        {"/x/a.jpg": None, "/y/a.jpg": None},
-        {"/c/IMG_1.CR2": "/c/IMG_1.JPG", "/c/IMG_1.JPG": "/c/IMG_1.CR2"},
-    ]
+    assert out == [other, pair]  # nothing dropped, no partner: one may be kept, one trashed
+    assert out[1].bytes_reclaimable == out[1].members[1].record.size
 
 
-@pytest.mark.parametrize("pairs_as_duplicates", [False, True])
-def test_a_pair_and_an_export_elsewhere_is_kept_with_the_pair_shown(
-    pairs_as_duplicates: bool,
-) -> None:
+def test_a_pair_and_an_export_elsewhere_is_kept_with_the_pair_shown() -> None:
     g = group("/c/IMG_1.CR2", "/c/IMG_1.JPG", "/export/IMG_1.jpg")
     partners = partners_of(*(m.record.path.as_posix() for m in g.members))
-    assert member_partners(apply_pairs([g], partners, pairs_as_duplicates=pairs_as_duplicates)) == [
+    [shown] = apply_pairs([g], partners, pairs_as_duplicates=False)
+    # Keeping the pair frees only the export's bytes.
+    assert shown.bytes_reclaimable == shown.members[2].record.size
+    assert member_partners([shown]) == [
         {
             "/c/IMG_1.CR2": "/c/IMG_1.JPG",
             "/c/IMG_1.JPG": "/c/IMG_1.CR2",
