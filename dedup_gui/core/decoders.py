@@ -48,7 +48,7 @@ _HEIF_MODULES = ("pillow_heif", "pi_heif")
 _JXL_MODULE = "pillow_jxl"
 
 _MISSING_PLUGIN = {
-    "HEIC": "HEIC support not installed (it needs the pillow-heif package)",
+    "HEIC": "HEIC support not installed (it needs the pi-heif or pillow-heif package)",
     "AVIF": "AVIF support not installed (it needs Pillow built with libavif)",
     "JXL": "JPEG XL support not installed (it needs the pillow-jxl-plugin package)",
 }

@@ -332,7 +332,10 @@ def test_missing_packages_give_plain_unsupported_problems(
         save(picture, tmp_path / "a.jpg"),
     ]
     answers = _decode_without(["pillow_heif", "pi_heif", "pillow_jxl", "rawpy"], files)
-    heic = ["unsupported", "HEIC support not installed (it needs the pillow-heif package)"]
+    heic = [
+        "unsupported",
+        "HEIC support not installed (it needs the pi-heif or pillow-heif package)",
+    ]
     jxl_words = [
         "unsupported",
         "JPEG XL support not installed (it needs the pillow-jxl-plugin package)",
