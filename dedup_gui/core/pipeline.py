@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
@@ -13,7 +14,13 @@ import numpy as np
 
 from dedup_gui.core.cancel import Cancelled, CancelToken, NeverCancelled, ProgressThrottle
 from dedup_gui.core.gc_pause import gc_paused
-from dedup_gui.core.group_cache import decode_groups, encode_groups, request_key
+from dedup_gui.core.group_cache import (
+    decode_groups,
+    encode_groups,
+    member_positions,
+    request_key,
+    walk_digest,
+)
 from dedup_gui.core.grouping import group_by_distance
 from dedup_gui.core.hashing import (
     HashResult,
@@ -42,7 +49,7 @@ from dedup_gui.core.pairs import apply_pairs, find_partners
 from dedup_gui.core.pixels import label_same_pixels_fully
 from dedup_gui.core.scanning import FolderNotes, WalkedFile, walk_image_files
 from dedup_gui.core.sidecars import attach_sidecars
-from dedup_gui.core.store import HashStore
+from dedup_gui.core.store import HashStore, SavedGroups
 from dedup_gui.core.workers import TaskFailed, WorkerPool, default_worker_count
 
 log = logging.getLogger(__name__)
@@ -71,6 +78,11 @@ _REMEMBERED_PROBLEMS = frozenset(
 
 # Files between cancel checks and progress reports while walking (and at each folder).
 _WALK_CHECK_EVERY = 256
+
+# Saved groups with fewer members than this share of the walked files are reused after a narrow
+# load (file stats for all, full rows for the members): that load costs about half of a full
+# one, and full rows by id about as much per file as the full load, so past half it loses.
+_NARROW_BELOW = 0.5
 
 
 def _ignore(_: ScanProgress) -> None:
@@ -197,11 +209,16 @@ def run_scan(
     scan = _Scan(request, store, progress, cancel or NeverCancelled(), progress_interval_s)
     try:
         walked = _walk(scan)
-        matched = Matched(store, request.hashing, walked)
-        scan.problems.extend(matched.problems)
-        scan.reused = len(matched.texts)
-        groups = _saved_groups(scan, matched)
+        walk_problems = len(scan.problems)
+        saved = _plausible_saved_groups(scan)
+        matched = None if saved is None else _same_walk(scan, walked, saved[0])
+        if matched is None:
+            narrow = saved is not None and len(saved[1]) < _NARROW_BELOW * len(walked)
+            matched = _match(scan, walked, walk_problems, narrow=narrow)
+        groups = None if saved is None else _saved_groups(scan, matched, *saved)
         if groups is None:
+            if matched.is_narrow:  # grouping again needs every record: load them all
+                matched = _match(scan, walked, walk_problems, narrow=False)
             groups = _hash_and_group(scan, walked, matched)
         else:
             _forget_missing_if_any(scan, walked, matched)
@@ -215,7 +232,12 @@ def run_scan(
         )
     scan.stage = ScanStage.DONE
     scan.report(force=True)
-    linked = [FileInfo(Path(text), *rest) for text, *rest in walked if rest[2] > 1]
+    # Unpacked by name: star-unpacking (a list per file) cost ~50 ms per 100,000 files.
+    linked = [
+        FileInfo(Path(text), size, mtime_ns, links)
+        for text, size, mtime_ns, links in walked
+        if links > 1
+    ]
     return ScanReport(
         groups=tuple(groups),
         problems=tuple(scan.problems),
@@ -250,31 +272,74 @@ def _walk(scan: _Scan) -> list[WalkedFile]:
         on_hard_link=on_hard_link,
         notes=scan.notes,
     )
-    for found in walk:
-        files.append(found)
-        if not len(files) % _WALK_CHECK_EVERY:  # a huge folder is still listed file by file
-            on_folder(Path(os.path.dirname(found[0])))
+    # In slices, not file by file: a huge folder is still checked every so many files, and
+    # the loop costs little next to the walk itself.
+    while chunk := list(itertools.islice(walk, _WALK_CHECK_EVERY)):
+        files += chunk
+        if len(chunk) == _WALK_CHECK_EVERY:
+            on_folder(Path(os.path.dirname(chunk[-1][0])))
     scan.found = len(files)
     return files
 
 
-def _saved_groups(scan: _Scan, matched: Matched) -> list[Group] | None:
+def _plausible_saved_groups(scan: _Scan) -> tuple[SavedGroups, list[int]] | None:
+    """Saved groups of this kind of scan made at the store's generation now, with their
+    members' positions; None if there are none (or they are damaged). Two small reads: the
+    walk decides the rest (``_saved_groups``)."""
+    saved = scan.store.saved_groups(request_key(scan.request))
+    if saved is None or saved.generation != scan.store.generation():
+        return None
+    try:
+        return saved, member_positions(saved.groups)
+    except ValueError:
+        log.warning("saved groups are damaged; grouping again", exc_info=True)
+        return None
+
+
+def _same_walk(scan: _Scan, walked: list[WalkedFile], saved: SavedGroups) -> Matched | None:
+    """Every walked file as stored, with nothing loaded, if the walk is the one ``saved`` was
+    made from (its digest): the store's generation is theirs, so no file changed since."""
+    if saved.walk_digest is None or scan.problems or len(saved.file_ids) != 8 * len(walked):
+        return None
+    if walk_digest(walked) != saved.walk_digest:
+        return None
+    scan.reused = len(walked)
+    return Matched.of_same_walk(walked, saved)
+
+
+def _match(scan: _Scan, walked: list[WalkedFile], walk_problems: int, *, narrow: bool) -> Matched:
+    """The walk matched against the store; its counts (after the walk's own problems) in scan."""
+    matched = Matched(scan.store, scan.request.hashing, walked, narrow=narrow)
+    del scan.problems[walk_problems:]  # a second match replaces the first one's
+    scan.problems.extend(matched.problems)
+    scan.reused = len(matched.texts)
+    return matched
+
+
+def _saved_groups(
+    scan: _Scan, matched: Matched, saved: SavedGroups, positions: list[int]
+) -> list[Group] | None:
     """The groups saved by an earlier scan, if nothing they came from changed since; else None.
 
     Reused only when no file needs hashing, the store's generation is the one they were saved
     at (no hash, file, pixel digest or not-duplicate decision changed) and the walk found the
-    same stored files in the same order.
+    same stored files in the same order. After a narrow match, the members' records are read
+    at that generation too (or not reused).
     """
     if matched.to_hash:
         return None
-    saved = scan.store.saved_groups(request_key(scan.request))
-    if saved is None or saved.generation != matched.stored.generation:
+    if saved.generation != matched.stored.generation:
         return None
     if saved.file_ids != matched.file_ids():
         return None
     scan.enter_stage(ScanStage.HASHING)
     scan.enter_stage(ScanStage.GROUPING)
     try:
+        if matched.is_narrow and not matched.load_full_rows(
+            scan.store, scan.request.hashing, positions
+        ):
+            log.info("the store changed during the scan; grouping again")
+            return None
         with gc_paused():  # a record and a member per file, and no cycles among them
             groups = decode_groups(saved.groups, matched.record)
     except (ValueError, IndexError):
@@ -338,7 +403,11 @@ def _save_groups(
     position = {text: k for k, text in enumerate(order)}
     blob = encode_groups(groups, lambda record: position[str(record.path)])
     file_ids = np.array([ids[text] for text in order], dtype=np.int64).tobytes()
-    if not scan.store.save_groups(request_key(scan.request), file_ids, blob, read=matched.stored):
+    # Every walked file a record and no problem met: the next scan may skip its loads if it
+    # walks the same list (_same_walk).
+    digest = walk_digest(walked) if len(order) == len(walked) and not scan.problems else None
+    key = request_key(scan.request)
+    if not scan.store.save_groups(key, file_ids, blob, read=matched.stored, walk_digest=digest):
         log.info("the store changed during the scan; its groups are not saved for reuse")
 
 

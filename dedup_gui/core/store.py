@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import operator
 import os
 import platform
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from collections.abc import Set as AbstractSet
@@ -18,6 +21,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import platformdirs
 
 from dedup_gui.core.errors import StoreError, StoreTooNew
+from dedup_gui.core.frozen import slot_setters
 from dedup_gui.core.gc_pause import gc_paused
 from dedup_gui.core.journal import BatchKind, FileState, JournalBatch, JournalFile
 from dedup_gui.core.model import (
@@ -155,6 +159,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             file_ids BLOB NOT NULL,
             groups BLOB NOT NULL
         )""",
+    ),
+    (
+        # A digest of the walk the groups were made from, when every file it found was a stored
+        # record (group_cache.walk_digest): a rescan that walks the same list at the same
+        # generation reads no file's row but its group members'. NULL: no such shortcut.
+        "ALTER TABLE saved_groups ADD COLUMN walk_digest BLOB",
     ),
 )
 
@@ -363,21 +373,39 @@ def _path(blob: bytes) -> Path:
     return Path(os.fsdecode(blob))
 
 
+# os.fsdecode of a path blob without its Python-level checks, for maps over 100,000 rows.
+_decode_path = operator.methodcaller(
+    "decode", sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+)
+_FIRST = operator.itemgetter(0)
+
+
 # (path, size, mtime_ns, file id, content_hash, perceptual_hash, width, height, format,
-#  date_taken, turned, *the PhotoFacts fields)
+#  date_taken, turned, *the PhotoFacts fields); the first four alone in a file-stats row.
 _RecordRow = tuple[Any, ...]
-_RECORD_SELECT = """SELECT f.path, f.size, f.mtime_ns, f.id, c.content_hash, p.hash,
-                           c.width, c.height, c.format, c.date_taken, p.turned,
-                           camera, lens, iso, exposure_s, f_number, focal_mm, has_gps,
-                           colour_profile, rating, label, has_xmp
-                    FROM files f
-                    JOIN contents c ON c.id = f.content_id
-                    JOIN perceptual p ON p.content_id = f.content_id AND p.settings_key = ?
-                         AND p.turned IS NOT NULL
-                    JOIN facts ON facts.content_id = f.content_id"""
+_RECORD_COLUMNS = """f.size, f.mtime_ns, f.id, c.content_hash, p.hash,
+                     c.width, c.height, c.format, c.date_taken, p.turned,
+                     camera, lens, iso, exposure_s, f_number, focal_mm, has_gps,
+                     colour_profile, rating, label, has_xmp
+                     FROM files f
+                     JOIN contents c ON c.id = f.content_id
+                     JOIN perceptual p ON p.content_id = f.content_id AND p.settings_key = ?
+                          AND p.turned IS NOT NULL
+                     JOIN facts ON facts.content_id = f.content_id"""
+_RECORD_SELECT = "SELECT f.path, " + _RECORD_COLUMNS
+# Group members by file id: their paths are known already (NULL spares a bytes object each).
+_MEMBER_SELECT = (
+    "SELECT NULL, " + _RECORD_COLUMNS + " WHERE f.id IN (SELECT value FROM json_each(?))"
+)
+# The files _RECORD_SELECT gives, but only what tells an unchanged file: half its time, and the
+# EXISTS tests are cheaper than the joins (each table has one row per key at most).
+_FILE_STATS_SELECT = """SELECT f.path, f.size, f.mtime_ns, f.id FROM files f
+                        WHERE EXISTS (SELECT 1 FROM perceptual p WHERE p.content_id = f.content_id
+                                      AND p.settings_key = ? AND p.turned IS NOT NULL)
+                        AND EXISTS (SELECT 1 FROM facts WHERE facts.content_id = f.content_id)"""
 
 
-def _record(path: Path, row: _RecordRow) -> ImageRecord:
+def _record_by_init(path: Path, row: _RecordRow) -> ImageRecord:
     """An ImageRecord from a ``_RECORD_SELECT`` row (the row's own path is not parsed)."""
     _, size, mtime_ns, _, content, perceptual, width, height, fmt, date_taken, turned = row[:11]
     return ImageRecord(
@@ -393,6 +421,44 @@ def _record(path: Path, row: _RecordRow) -> ImageRecord:
         _facts(row[11:]),
         turned,
     )
+
+
+_RECORD_FIELDS = (
+    *("path", "size", "mtime_ns", "content_hash", "perceptual_hash", "width", "height"),
+    *("format", "date_taken", "facts", "turned", "sidecars"),
+)
+
+
+def _record_maker() -> Callable[[Path, _RecordRow], ImageRecord]:
+    """``_record_by_init``, or the same built by its slots while ImageRecord's fields are the
+    ones this knows (core/frozen.py): a rescan builds a record per group member."""
+    setters = slot_setters(ImageRecord, _RECORD_FIELDS)
+    if setters is None:
+        return _record_by_init
+    set_path, set_size, set_mtime, set_content, set_hash, set_width = setters[:6]
+    set_height, set_format, set_date, set_facts, set_turned, set_sidecars = setters[6:]
+    new = object.__new__
+
+    def record(path: Path, row: _RecordRow) -> ImageRecord:
+        made: ImageRecord = new(ImageRecord)
+        set_path(made, path)
+        set_size(made, row[1])
+        set_mtime(made, row[2])
+        set_content(made, row[4])
+        set_hash(made, row[5])
+        set_width(made, row[6])
+        set_height(made, row[7])
+        set_format(made, row[8])
+        set_date(made, row[9])
+        set_facts(made, _facts(row[11:]))
+        set_turned(made, row[10])
+        set_sidecars(made, ())
+        return made
+
+    return record
+
+
+_record = _record_maker()
 
 
 # NO_FACTS as the facts columns hold it: every optional one NULL, both flags 0.
@@ -419,14 +485,11 @@ def _facts(values: Sequence[Any]) -> PhotoFacts:
     )
 
 
-class StoredRecords(Mapping[Path, ImageRecord]):
-    """Stored records keyed by path text; each ``ImageRecord`` is built only when asked for.
+class StoredSnapshot:
+    """Rows of known files keyed by path text, read in one snapshot of the store.
 
-    A rescan asks once for every walked path. Building all records up front cost a second Path
-    per file, and parsing paths was most of the time of loading 100,000 rows; here a record
-    takes the caller's own Path (equal text, so an equal path). ``values()`` and ``items()``
-    build them all, as before. ``generation`` and ``data_version`` are the store's when the rows
-    were read (see ``HashStore.save_groups``).
+    ``generation`` and ``data_version`` are the store's when the rows were read (see
+    ``HashStore.save_groups``).
     """
 
     __slots__ = ("_rows", "data_version", "generation")
@@ -435,6 +498,43 @@ class StoredRecords(Mapping[Path, ImageRecord]):
         self._rows = rows
         self.generation = generation
         self.data_version = data_version
+
+    def unchanged(self, text: str, size: int, mtime_ns: int) -> StoredRow | None:
+        """The row stored for path ``text`` if its size and mtime are these, else None."""
+        row = self._rows.get(text)
+        if row is None or row[1] != size or row[2] != mtime_ns:
+            return None
+        return row
+
+    def row_getter(self) -> Callable[[str], StoredRow | None]:
+        """``text -> row or None`` whatever the row's size and mtime (``row[1]``, ``row[2]``):
+        ``unchanged`` without a call of its own, for loops over every walked file."""
+        return self._rows.get
+
+
+class StoredFiles(StoredSnapshot):
+    """What tells an unchanged file (``load_file_stats``): no record can be built from a row.
+
+    A rescan whose groups are reused needs records only for the group members
+    (``HashStore.load_member_rows``).
+    """
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+class StoredRecords(StoredSnapshot, Mapping[Path, ImageRecord]):
+    """Stored records keyed by path text; each ``ImageRecord`` is built only when asked for.
+
+    A rescan asks once for every walked path. Building all records up front cost a second Path
+    per file, and parsing paths was most of the time of loading 100,000 rows; here a record
+    takes the caller's own Path (equal text, so an equal path). ``values()`` and ``items()``
+    build them all, as before.
+    """
+
+    __slots__ = ()
 
     def __getitem__(self, path: Path) -> ImageRecord:
         row = self._rows[str(path)]  # str() of a Path is cached: forget_missing reuses it
@@ -455,13 +555,6 @@ class StoredRecords(Mapping[Path, ImageRecord]):
     def items(self) -> ItemsView[Path, ImageRecord]:
         return self._materialised().items()
 
-    def unchanged(self, text: str, size: int, mtime_ns: int) -> StoredRow | None:
-        """The row stored for path ``text`` if its size and mtime are these, else None."""
-        row = self._rows.get(text)
-        if row is None or row[1] != size or row[2] != mtime_ns:
-            return None
-        return row
-
     def _materialised(self) -> dict[Path, ImageRecord]:
         records: dict[Path, ImageRecord] = {}
         with gc_paused():
@@ -471,17 +564,18 @@ class StoredRecords(Mapping[Path, ImageRecord]):
         return records
 
 
-# A row of StoredRecords, opaque to callers but for ``stored_file_id`` and ``stored_record``.
+# A row of a StoredSnapshot, opaque to callers but for ``stored_file_id`` and ``stored_record``.
 StoredRow = _RecordRow
 
 
 def stored_file_id(row: StoredRow) -> int:
-    """The store's id of the file a ``StoredRecords.unchanged`` row is about."""
+    """The store's id of the file a ``StoredSnapshot.unchanged`` row is about."""
     return int(row[3])
 
 
 def stored_record(path: Path, row: StoredRow) -> ImageRecord:
-    """The record of a ``StoredRecords.unchanged`` row, for the file at ``path``."""
+    """The record of the file at ``path`` from its ``StoredRecords.unchanged`` row or its
+    ``HashStore.load_member_rows`` row (not from a ``StoredFiles`` row: it has too little)."""
     return _record(path, row)
 
 
@@ -492,6 +586,7 @@ class SavedGroups:
     generation: int
     file_ids: bytes  # files.id of the scanned files, int64 native order, in walk order
     groups: bytes
+    walk_digest: bytes | None = None  # see MIGRATIONS step 5
 
 
 class HashStore:
@@ -540,8 +635,36 @@ class HashStore:
             data_version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
             rows = self._conn.execute(_RECORD_SELECT, (settings.key,)).fetchall()
             # Keyed by text, which costs a decode; a Path would cost a parse (many times more).
-            by_text = {os.fsdecode(row[0]): row for row in rows}
+            by_text = dict(zip(map(_decode_path, map(_FIRST, rows)), rows, strict=True))
         return StoredRecords(by_text, generation, data_version)
+
+    @_guarded
+    def load_file_stats(self, settings: HashSettings) -> StoredFiles:
+        """The files ``load_records`` would give, with only what tells an unchanged one."""
+        with gc_paused(), self._read_snapshot():
+            generation = self._generation()
+            data_version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            rows = self._conn.execute(_FILE_STATS_SELECT, (settings.key,)).fetchall()
+            by_text = dict(zip(map(_decode_path, map(_FIRST, rows)), rows, strict=True))
+        return StoredFiles(by_text, generation, data_version)
+
+    @_guarded
+    def load_member_rows(
+        self, settings: HashSettings, file_ids: Sequence[int], generation: int
+    ) -> dict[int, StoredRow] | None:
+        """Full rows (for ``stored_record``) of these files by id, read at ``generation``.
+
+        None if the store's generation is another one now: then the rows might not be the
+        ones the caller's earlier reads agreed with. A file without a record is left out.
+        """
+        with gc_paused(), self._read_snapshot():
+            if self._generation() != generation:
+                return None
+            # One query for any number of ids: a JSON array is one bound value (SQLite has
+            # JSON built in since 3.38, and in most builds before).
+            wanted = json.dumps([int(file_id) for file_id in file_ids])
+            rows = self._conn.execute(_MEMBER_SELECT, (settings.key, wanted)).fetchall()
+        return {row[3]: row for row in rows}
 
     @contextmanager
     def _read_snapshot(self) -> Iterator[None]:
@@ -562,14 +685,21 @@ class HashStore:
     def saved_groups(self, request_key: bytes) -> SavedGroups | None:
         """The groups ``save_groups`` saved under ``request_key``, if any."""
         row = self._conn.execute(
-            "SELECT generation, file_ids, groups FROM saved_groups WHERE request_key = ?",
+            """SELECT generation, file_ids, groups, walk_digest FROM saved_groups
+               WHERE request_key = ?""",
             (request_key,),
         ).fetchone()
-        return None if row is None else SavedGroups(row[0], row[1], row[2])
+        return None if row is None else SavedGroups(*row)
 
     @_guarded
     def save_groups(
-        self, request_key: bytes, file_ids: bytes, groups: bytes, *, read: StoredRecords
+        self,
+        request_key: bytes,
+        file_ids: bytes,
+        groups: bytes,
+        *,
+        read: StoredSnapshot,
+        walk_digest: bytes | None = None,
     ) -> bool:
         """Save a scan's groups, made from ``read`` and this connection's writes since.
 
@@ -582,12 +712,13 @@ class HashStore:
             if data_version != read.data_version:
                 return False
             self._conn.execute(
-                """INSERT INTO saved_groups (request_key, generation, saved_at, file_ids, groups)
-                   VALUES (?, ?, ?, ?, ?)
+                """INSERT INTO saved_groups
+                       (request_key, generation, saved_at, file_ids, groups, walk_digest)
+                   VALUES (?, ?, ?, ?, ?, ?)
                    ON CONFLICT (request_key) DO UPDATE SET generation = excluded.generation,
                        saved_at = excluded.saved_at, file_ids = excluded.file_ids,
-                       groups = excluded.groups""",
-                (request_key, self._generation(), time.time(), file_ids, groups),
+                       groups = excluded.groups, walk_digest = excluded.walk_digest""",
+                (request_key, self._generation(), time.time(), file_ids, groups, walk_digest),
             )
             self._conn.execute(
                 """DELETE FROM saved_groups WHERE request_key NOT IN
