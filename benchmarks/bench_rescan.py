@@ -256,12 +256,12 @@ class _StageClock:
 # add up to one step.
 _STEPS = (
     ("walk", ("_walk",)),
-    ("match", ("_plausible_saved_groups",)),
-    ("match", ("_same_walk",)),
+    ("match", ("plausible_saved_groups", "_plausible_saved_groups")),
+    ("match", ("same_walk", "_same_walk")),
     ("match", ("_match", "Matched")),
-    ("groups", ("_saved_groups",)),
+    ("groups", ("reuse_saved_groups", "_saved_groups")),
     ("groups", ("_hash_and_group",)),
-    ("forget", ("_forget_missing_if_any",)),
+    ("forget", ("forget_missing_if_any", "_forget_missing_if_any")),
     ("sidecars", ("_with_sidecars",)),
 )
 

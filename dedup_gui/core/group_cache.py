@@ -2,9 +2,9 @@
 
 Grouping 100,000 records and relabelling same-pixel copies costs several times the walk of an
 unchanged folder, so a rescan that walks the same files, reads the same store (its generation,
-see store.py) and asks the same question takes the last answer instead. The groups are saved as
-positions into the scan's files, not as records: records come fresh from the store, and
-sidecars, which change without their photo, are read fresh by each scan.
+see store_schema.py) and asks the same question takes the last answer instead. The groups are
+saved as positions into the scan's files, not as records: records come fresh from the store,
+and sidecars, which change without their photo, are read fresh by each scan.
 """
 
 from __future__ import annotations

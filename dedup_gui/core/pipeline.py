@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from dedup_gui.core.cancel import Cancelled, CancelToken, NeverCancelled, ProgressThrottle
-from dedup_gui.core.gc_pause import gc_paused
-from dedup_gui.core.group_cache import (
-    decode_groups,
-    encode_groups,
-    member_positions,
-    request_key,
-    walk_digest,
-)
 from dedup_gui.core.grouping import group_by_distance
-from dedup_gui.core.hashing import (
-    HashResult,
-    HashTask,
-    configured_plugins,
-    hash_file,
-    init_worker,
-    segment_bytes,
-)
+from dedup_gui.core.hash_stage import hash_changed
+from dedup_gui.core.hashing import configured_plugins, segment_bytes
 from dedup_gui.core.links import find_linked_elsewhere
 from dedup_gui.core.matching import Matched
 from dedup_gui.core.model import (
-    NO_FACTS,
     FileInfo,
     Group,
     ImageRecord,
@@ -47,12 +29,16 @@ from dedup_gui.core.model import (
 )
 from dedup_gui.core.pairs import apply_pairs, find_partners
 from dedup_gui.core.pixels import label_same_pixels_fully
+from dedup_gui.core.rescan import (
+    forget_missing_if_any,
+    plausible_saved_groups,
+    reuse_saved_groups,
+    same_walk,
+    save_groups_for_reuse,
+)
 from dedup_gui.core.scanning import FolderNotes, WalkedFile, walk_image_files
 from dedup_gui.core.sidecars import attach_sidecars
-from dedup_gui.core.store import HashStore, SavedGroups
-from dedup_gui.core.workers import TaskFailed, WorkerPool, default_worker_count
-
-log = logging.getLogger(__name__)
+from dedup_gui.core.store import HashStore
 
 _BATCH_RECORDS = (
     500  # rows per write transaction: big enough to be cheap, small enough to lose little
@@ -209,20 +195,7 @@ def run_scan(
     scan = _Scan(request, store, progress, cancel or NeverCancelled(), progress_interval_s)
     try:
         walked = _walk(scan)
-        walk_problems = len(scan.problems)
-        saved = _plausible_saved_groups(scan)
-        matched = None if saved is None else _same_walk(scan, walked, saved[0])
-        if matched is None:
-            narrow = saved is not None and len(saved[1]) < _NARROW_BELOW * len(walked)
-            matched = _match(scan, walked, walk_problems, narrow=narrow)
-        groups = None if saved is None else _saved_groups(scan, matched, *saved)
-        if groups is None:
-            if matched.is_narrow:  # grouping again needs every record: load them all
-                matched = _match(scan, walked, walk_problems, narrow=False)
-            groups = _hash_and_group(scan, walked, matched)
-        else:
-            _forget_missing_if_any(scan, walked, matched)
-        groups = _with_sidecars(groups, scan.notes)
+        groups = _with_sidecars(_reuse_or_group(scan, walked), scan.notes)
     except Cancelled:
         scan.flush()
         scan.stage = ScanStage.DONE
@@ -282,29 +255,21 @@ def _walk(scan: _Scan) -> list[WalkedFile]:
     return files
 
 
-def _plausible_saved_groups(scan: _Scan) -> tuple[SavedGroups, list[int]] | None:
-    """Saved groups of this kind of scan made at the store's generation now, with their
-    members' positions; None if there are none (or they are damaged). Two small reads: the
-    walk decides the rest (``_saved_groups``)."""
-    saved = scan.store.saved_groups(request_key(scan.request))
-    if saved is None or saved.generation != scan.store.generation():
-        return None
-    try:
-        return saved, member_positions(saved.groups)
-    except ValueError:
-        log.warning("saved groups are damaged; grouping again", exc_info=True)
-        return None
-
-
-def _same_walk(scan: _Scan, walked: list[WalkedFile], saved: SavedGroups) -> Matched | None:
-    """Every walked file as stored, with nothing loaded, if the walk is the one ``saved`` was
-    made from (its digest): the store's generation is theirs, so no file changed since."""
-    if saved.walk_digest is None or scan.problems or len(saved.file_ids) != 8 * len(walked):
-        return None
-    if walk_digest(walked) != saved.walk_digest:
-        return None
-    scan.reused = len(walked)
-    return Matched.of_same_walk(walked, saved)
+def _reuse_or_group(scan: _Scan, walked: list[WalkedFile]) -> list[Group]:
+    """The saved groups if they still hold (rescan.py), else hash what changed and group."""
+    walk_problems = len(scan.problems)
+    saved = plausible_saved_groups(scan)
+    matched = None if saved is None else same_walk(scan, walked, saved[0])
+    if matched is None:
+        narrow = saved is not None and len(saved[1]) < _NARROW_BELOW * len(walked)
+        matched = _match(scan, walked, walk_problems, narrow=narrow)
+    groups = None if saved is None else reuse_saved_groups(scan, matched, *saved)
+    if groups is not None:
+        forget_missing_if_any(scan, walked, matched)
+        return groups
+    if matched.is_narrow:  # grouping again needs every record: load them all
+        matched = _match(scan, walked, walk_problems, narrow=False)
+    return _hash_and_group(scan, walked, matched)
 
 
 def _match(scan: _Scan, walked: list[WalkedFile], walk_problems: int, *, narrow: bool) -> Matched:
@@ -316,56 +281,10 @@ def _match(scan: _Scan, walked: list[WalkedFile], walk_problems: int, *, narrow:
     return matched
 
 
-def _saved_groups(
-    scan: _Scan, matched: Matched, saved: SavedGroups, positions: list[int]
-) -> list[Group] | None:
-    """The groups saved by an earlier scan, if nothing they came from changed since; else None.
-
-    Reused only when no file needs hashing, the store's generation is the one they were saved
-    at (no hash, file, pixel digest or not-duplicate decision changed) and the walk found the
-    same stored files in the same order. After a narrow match, the members' records are read
-    at that generation too (or not reused).
-    """
-    if matched.to_hash:
-        return None
-    if saved.generation != matched.stored.generation:
-        return None
-    if saved.file_ids != matched.file_ids():
-        return None
-    scan.enter_stage(ScanStage.HASHING)
-    scan.enter_stage(ScanStage.GROUPING)
-    try:
-        if matched.is_narrow and not matched.load_full_rows(
-            scan.store, scan.request.hashing, positions
-        ):
-            log.info("the store changed during the scan; grouping again")
-            return None
-        with gc_paused():  # a record and a member per file, and no cycles among them
-            groups = decode_groups(saved.groups, matched.record)
-    except (ValueError, IndexError):
-        log.warning("saved groups are damaged; grouping again", exc_info=True)
-        return None
-    scan.enter_stage(ScanStage.VERIFYING)
-    return groups
-
-
-def _forget_missing_if_any(scan: _Scan, walked: list[WalkedFile], matched: Matched) -> None:
-    """``forget_missing`` after reused groups, skipped when one count shows nothing is missing.
-
-    Every walked file matched a stored row under the roots; if there are no more such rows than
-    walked files, none is missing (and no Path need be made for the 100,000 that are there).
-    """
-    if scan.walk_had_folder_problems:
-        return  # a folder we could not list this time may still hold its photos: keep their rows
-    roots = [root for root in scan.request.roots if root.exists()]
-    if scan.store.count_under(roots) != (len(matched.texts), len(matched.problems)):
-        scan.store.forget_missing(roots, {Path(text) for text, *_ in walked})
-
-
 def _hash_and_group(scan: _Scan, walked: list[WalkedFile], matched: Matched) -> list[Group]:
     """Hash what changed, group everything, and save the groups if they can be reused."""
     scan.records.extend(matched.records())
-    _hash_changed(scan, matched.to_hash)
+    hash_changed(scan, matched.to_hash)
     scan.enter_stage(ScanStage.GROUPING)
     groups = _group(scan)
     scan.enter_stage(ScanStage.VERIFYING)
@@ -387,102 +306,8 @@ def _hash_and_group(scan: _Scan, walked: list[WalkedFile], matched: Matched) -> 
         present.update(problem.path for problem in matched.problems)
         scan.store.forget_missing(roots, present)
     if is_complete:
-        _save_groups(scan, walked, matched, groups)
+        save_groups_for_reuse(scan, walked, matched, groups)
     return groups
-
-
-def _save_groups(
-    scan: _Scan, walked: list[WalkedFile], matched: Matched, groups: list[Group]
-) -> None:
-    """Save ``groups`` for the next scan, keyed to the files they came from, in walk order."""
-    grouped = {str(record.path) for record in scan.records}
-    order = [text for text, *_ in walked if text in grouped]
-    ids = scan.store.file_ids()
-    if any(text not in ids for text in order):
-        return  # another connection dropped a file meanwhile: the next scan groups again
-    position = {text: k for k, text in enumerate(order)}
-    blob = encode_groups(groups, lambda record: position[str(record.path)])
-    file_ids = np.array([ids[text] for text in order], dtype=np.int64).tobytes()
-    # Every walked file a record and no problem met: the next scan may skip its loads if it
-    # walks the same list (_same_walk).
-    digest = walk_digest(walked) if len(order) == len(walked) and not scan.problems else None
-    key = request_key(scan.request)
-    if not scan.store.save_groups(key, file_ids, blob, read=matched.stored, walk_digest=digest):
-        log.info("the store changed during the scan; its groups are not saved for reuse")
-
-
-def _hash_changed(scan: _Scan, to_hash: Sequence[FileInfo]) -> None:
-    """Hash new and changed files in worker processes."""
-    scan.to_hash = len(to_hash)
-    scan.enter_stage(ScanStage.HASHING)
-    if not to_hash:
-        return
-    try:
-        undecoded = _hash_in_pool(scan, to_hash, scan.store.known_contents(scan.request.hashing))
-        if undecoded:
-            # The store lost a content's facts between our two reads (another instance pruned
-            # it): decode those few files after all.
-            _hash_in_pool(scan, undecoded, frozenset())
-    finally:
-        scan.flush()
-
-
-def _hash_in_pool(
-    scan: _Scan, infos: Sequence[FileInfo], known_contents: frozenset[bytes]
-) -> list[FileInfo]:
-    """Hash ``infos`` in worker processes; returns those whose known content was not found."""
-    settings = scan.request.hashing
-    workers = min(scan.request.workers or default_worker_count(), len(infos))
-    undecoded: list[FileInfo] = []
-    with WorkerPool(
-        hash_file,
-        workers=workers,
-        timeout_s=scan.request.per_file_timeout_s,
-        initializer=init_worker,
-        initargs=(known_contents, scan.plugins),
-    ) as pool:
-        tasks: Iterator[HashTask] = (HashTask(info, settings) for info in infos)
-        for task, outcome in pool.imap_unordered(tasks, cancel=scan.cancel):
-            info = task.info
-            if isinstance(outcome, TaskFailed):
-                scan.add_problem(Problem(info.path, outcome.kind, outcome.detail), info)
-            else:
-                record = _record_from(scan, info, outcome)
-                if record is None:
-                    undecoded.append(info)
-                else:
-                    scan.add_hashed(record, decoded=outcome.perceptual_hash is not None)
-            scan.flush_if_due()
-            scan.report()
-    return undecoded
-
-
-def _record_from(scan: _Scan, info: FileInfo, result: HashResult) -> ImageRecord | None:
-    if result.perceptual_hash is None:
-        facts = scan.store.lookup_content(result.content_hash, scan.request.hashing)
-        if facts is None:
-            return None
-        width, height, fmt = facts.width, facts.height, facts.format
-        date_taken, perceptual = facts.date_taken, facts.perceptual_hash
-        photo_facts, turned = facts.facts, facts.turned
-    else:
-        assert result.width is not None and result.height is not None
-        width, height, fmt = result.width, result.height, result.format or "?"
-        date_taken, perceptual = result.date_taken, result.perceptual_hash
-        photo_facts, turned = result.facts or NO_FACTS, result.turned or b""
-    return ImageRecord(
-        path=info.path,
-        size=info.size,
-        mtime_ns=info.mtime_ns,
-        content_hash=result.content_hash,
-        perceptual_hash=perceptual,
-        width=width,
-        height=height,
-        format=fmt,
-        date_taken=date_taken,
-        facts=photo_facts,
-        turned=turned,
-    )
 
 
 def _group(scan: _Scan) -> list[Group]:

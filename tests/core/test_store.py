@@ -15,7 +15,7 @@ from typing import Any
 import platformdirs
 import pytest
 
-from dedup_gui.core import store as store_module
+from dedup_gui.core import store_schema as store_module
 from dedup_gui.core.errors import StoreError, StoreTooNew
 from dedup_gui.core.model import (
     NO_FACTS,
