@@ -205,8 +205,10 @@ def _cancel_on_interrupt(cancel: CancelToken) -> Any:
 def _summary_text(report: ScanReport) -> str:
     from dedup_gui.core.export import path_text
     from dedup_gui.core.formatting import human_size
+    from dedup_gui.core.kinds import describe_kind, group_kind
     from dedup_gui.core.links import linked_paths, reclaimable_bytes
-    from dedup_gui.core.model import Relation
+    from dedup_gui.core.model import Relation, Turn
+    from dedup_gui.core.turning import describe
 
     lines = []
     labels = {
@@ -218,14 +220,18 @@ def _summary_text(report: ScanReport) -> str:
     linked = linked_paths(report)  # hard-linked files free nothing when trashed
     for number, group in enumerate(report.groups, start=1):
         lines.append(
-            f"Group {number}: {len(group.members)} photos, "
+            f"Group {number} ({describe_kind(group_kind(group))}): {len(group.members)} photos, "
             f"{human_size(reclaimable_bytes(group, linked))} reclaimable"
         )
         for m in group.members:
             r = m.record
+            notes = [] if m.turn is Turn.NONE else [describe(m.turn)]
+            if m.partner is not None:
+                notes.append(f"RAW+JPEG pair with {m.partner.name}")
             lines.append(
                 f"  {labels[m.relation]} d={m.distance:<2} {r.width}x{r.height} {r.format:<4} "
                 f"{human_size(r.size):>9}  {path_text(r.path)}"
+                + "".join(f"  ({note})" for note in notes)
             )
     for problem in report.problems:
         lines.append(f"Problem: {path_text(problem.path)}: {problem.detail}")

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests.core.images import reencode, write_photo
 
@@ -67,7 +68,7 @@ def test_scan_csv_has_one_row_per_member(library: Path, tmp_path: Path) -> None:
 def test_plain_output_is_a_readable_summary(library: Path, tmp_path: Path) -> None:
     result = _run("scan", library, "--db", tmp_path / "db.sqlite3")
     assert result.returncode == 0, result.stderr
-    assert "Group 1: 3 photos" in result.stdout
+    assert "Group 1 (Same picture): 3 photos" in result.stdout  # an exact copy and a re-encode
     assert "1 groups, 2 duplicates" in result.stdout
 
 
@@ -86,3 +87,15 @@ def test_database_from_a_newer_version_is_refused(library: Path, tmp_path: Path)
     result = _run("scan", library, "--db", db)
     assert result.returncode == 1
     assert "newer version" in result.stderr
+
+
+def test_summary_names_turned_copies(tmp_path: Path) -> None:
+    root = tmp_path / "turned"
+    original = write_photo(root / "sea.jpg", width=512, height=384, seed=3)
+    with Image.open(original) as img:
+        img.transpose(Image.Transpose.ROTATE_270).save(root / "sea portrait.jpg", quality=80)
+    result = _run("scan", root, "--db", tmp_path / "db.sqlite3", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert "sea portrait.jpg  (rotated 90 degrees clockwise)" in result.stdout
+    off = _run("scan", root, "--db", tmp_path / "db.sqlite3", "--workers", "1", "--no-turned")
+    assert "0 groups" in off.stdout

@@ -50,5 +50,5 @@ def test_summary_reclaims_nothing_from_hard_linked_copies(tmp_path: Path) -> Non
     result = _run("scan", root, "--db", tmp_path / "db.sqlite3", "--workers", "1")
 
     assert result.returncode == 0, result.stderr
-    assert "Group 1: 2 photos, 0 bytes reclaimable" in result.stdout
+    assert "Group 1 (Exact copies): 2 photos, 0 bytes reclaimable" in result.stdout
     assert "1 duplicates, 0 bytes reclaimable" in result.stdout
