@@ -35,6 +35,9 @@ for optional in pi-heif rawpy; do
   "$venv/bin/python" -m pip install --quiet "$optional" \
     || echo "warning: $optional did not install; the bundle is built without it"
 done
+# pillow-heif's wheels are GPL (they bundle the x265 encoder): never ship it, even if a reused
+# build venv still has it from an older build.
+"$venv/bin/python" -m pip uninstall --quiet --yes pillow-heif pillow-jxl-plugin 2>/dev/null || true
 
 echo "== pyinstaller"
 "$venv/bin/pyinstaller" --noconfirm --clean --log-level WARN \
