@@ -27,9 +27,10 @@ from metrics import EXEMPT, Score, Truth, group_pairs, score
 
 from dedup_gui.core.grouping import group_by_distance
 from dedup_gui.core.hashing import segment_bytes
-from dedup_gui.core.model import HashAlgorithm, HashSettings, ImageRecord, ScanRequest
+from dedup_gui.core.model import Group, HashAlgorithm, HashSettings, ImageRecord, ScanRequest
 from dedup_gui.core.pipeline import run_scan
 from dedup_gui.core.store import open_store
+from dedup_gui.core.turned_check import check_turned
 
 MATRIX = [("phash", 8), ("dhash", 8), ("whash", 8), ("phash", 16)]
 DEFAULT_THRESHOLDS = [0, 2, 4, 6, 8, 10, 12, 14, 16]
@@ -56,13 +57,20 @@ def engine_scores(
     settings: HashSettings,
     thresholds: list[int],
     match_turned: bool,
+    workers: int = 2,
 ) -> dict[int, Score]:
-    """Scores of grouping ``records`` at each threshold, as a scan with these settings groups."""
+    """Scores of grouping ``records`` at each threshold, as a scan with these settings groups
+    (turned members checked in fine detail, as ``run_scan`` does after grouping)."""
     out = {}
+    request = ScanRequest(roots=(), hashing=settings, workers=workers)
     for t in thresholds:
-        groups = group_by_distance(
-            records, t, segment_bytes=segment_bytes(settings), match_turned=match_turned
-        )
+
+        def group(records: list[ImageRecord], t: int = t) -> list[Group]:
+            return group_by_distance(
+                records, t, segment_bytes=segment_bytes(settings), match_turned=match_turned
+            )
+
+        groups, _ = check_turned(group(records), request, regroup=group)
         names = [[m.record.path.name for m in g.members] for g in groups]
         out[t] = score(truth, group_pairs(names), names)
     return out
@@ -134,7 +142,7 @@ def main() -> None:
         print(f"{settings.key}: {len(records)} files hashed in {hashed:.1f} s", file=sys.stderr)
         for turned in TURNED_CHOICES[args.turned]:
             label = f"dedup-gui {settings.key}{' turned' if turned else ''}"
-            scores = engine_scores(records, truth, settings, args.thresholds, turned)
+            scores = engine_scores(records, truth, settings, args.thresholds, turned, args.workers)
             print(transform_table(label, scores))
             summary += [summary_row(f"{label} <= {t}", s) for t, s in scores.items()]
     if args.peers:

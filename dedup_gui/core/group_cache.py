@@ -24,7 +24,7 @@ from dedup_gui.core.scanning import WalkedFile
 
 # Bump when grouping, labelling or pairing would give other groups for the same records, so
 # groups saved by an older version are not reused (the app's version is in the key too).
-_FORMAT = 1
+_FORMAT = 2
 
 _RELATIONS = tuple(Relation)
 _RELATION_CODE = {relation: code for code, relation in enumerate(_RELATIONS)}

@@ -39,6 +39,7 @@ from dedup_gui.core.rescan import (
 from dedup_gui.core.scanning import FolderNotes, WalkedFile, walk_image_files
 from dedup_gui.core.sidecars import attach_sidecars
 from dedup_gui.core.store import HashStore
+from dedup_gui.core.turned_check import check_turned
 
 _BATCH_RECORDS = (
     500  # rows per write transaction: big enough to be cheap, small enough to lose little
@@ -286,11 +287,20 @@ def _hash_and_group(scan: _Scan, walked: list[WalkedFile], matched: Matched) -> 
     scan.records.extend(matched.records())
     hash_changed(scan, matched.to_hash)
     scan.enter_stage(ScanStage.GROUPING)
-    groups = _group(scan)
+    groups = _group(scan, scan.records)
     scan.enter_stage(ScanStage.VERIFYING)
+    # Before pairs: a group that loses its look-alike may be left as a RAW+JPEG pair only.
+    # Before same pixels, which only looks at upright members: regrouped ones get labelled too.
+    groups, is_checked = check_turned(
+        groups,
+        scan.request,
+        regroup=lambda removed: _group(scan, removed),
+        cancel=scan.cancel,
+    )
     groups, is_complete = label_same_pixels_fully(
         groups, scan.store, scan.request, cancel=scan.cancel
     )
+    is_complete = is_complete and is_checked
     groups = apply_pairs(
         groups,
         find_partners(scan.records),
@@ -310,9 +320,9 @@ def _hash_and_group(scan: _Scan, walked: list[WalkedFile], matched: Matched) -> 
     return groups
 
 
-def _group(scan: _Scan) -> list[Group]:
+def _group(scan: _Scan, records: list[ImageRecord]) -> list[Group]:
     return group_by_distance(
-        scan.records,
+        records,
         scan.request.max_distance,
         segment_bytes=segment_bytes(scan.request.hashing),
         match_turned=scan.request.match_turned,

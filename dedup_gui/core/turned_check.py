@@ -1,0 +1,157 @@
+"""Check each turned group member against its reference in fine detail; drop look-alikes. No Qt.
+
+Turned matching compares hashes of pictures turned to a canonical orientation, which match on
+outline alone: the four quarters of a round photo are quarter discs, each one its neighbour
+turned. ``verify.similarity`` tells those from real rotated or mirrored copies. Turned matches
+are rare in a real library (rotated exports), so checking only them costs little.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from dedup_gui.core.cancel import CancelToken, NeverCancelled
+from dedup_gui.core.hashing import configured_plugins, load_plugins
+from dedup_gui.core.model import Group, GroupMember, ImageRecord, ScanRequest, Turn
+from dedup_gui.core.turning import inverse
+from dedup_gui.core.verify import ACCEPT, similarity, small_grey
+from dedup_gui.core.workers import TaskFailed, WorkerPool, default_worker_count
+
+log = logging.getLogger(__name__)
+
+# (reference, member, how the member is the reference turned): one check in a worker.
+TurnedPair = tuple[Path, Path, Turn]
+# Checks are made once per (reference content, member content, turn): exact copies share one.
+_Key = tuple[bytes, bytes, Turn]
+
+
+def score_turned(pair: TurnedPair) -> float:
+    """``verify.similarity`` of a reference and a member turned back to the reference's way.
+
+    Raises:
+        UnreadableImage, OSError: either file cannot be read or decoded.
+    """
+    reference, member, turn = pair
+    return similarity(small_grey(reference), small_grey(member, inverse(turn)))
+
+
+def check_turned(
+    groups: Sequence[Group],
+    request: ScanRequest,
+    *,
+    regroup: Callable[[list[ImageRecord]], list[Group]] | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[list[Group], bool]:
+    """Groups less the turned members that do not match their reference in fine detail.
+
+    Members with ``turn != Turn.NONE`` are decoded with their reference in worker processes and
+    removed below ``verify.ACCEPT``. A group left with one member is dropped (one left as a
+    RAW+JPEG pair only is ``pairs.apply_pairs``' to drop, which runs after). A pair that cannot
+    be decoded now keeps the hashes' verdict (logged).
+
+    Args:
+        regroup: groups the removed members among themselves, as the scan grouped them all
+            (``group_by_distance`` with the same settings); their groups are checked the same
+            way, until nothing is removed. A removed member may still be a real copy of another
+            removed one (two turned copies of one tile both taken by another tile). None: the
+            removed members stay ungrouped.
+
+    Returns:
+        The groups, most reclaimable bytes first, and whether every check was made: False when
+        some file could not be decoded, so the groups are not worth saving for reuse.
+
+    Raises:
+        Cancelled: from ``cancel``.
+    """
+    cancel = cancel or NeverCancelled()
+    out: list[Group] = []
+    is_complete = is_changed = True
+    todo = list(groups)
+    # Ends: every round's groups have references, which are never removed, so each round's
+    # removed members are fewer than the last round's.
+    while todo:
+        kept, removed, is_checked = _check_once(todo, request, cancel)
+        out += kept
+        is_complete = is_complete and is_checked
+        if not removed:
+            is_changed = todo is not groups
+            break
+        todo = regroup(removed) if regroup is not None else []
+    if is_changed:
+        out.sort(key=lambda g: (-g.bytes_reclaimable, str(g.reference.record.path)))
+    return out, is_complete
+
+
+def _check_once(
+    groups: list[Group], request: ScanRequest, cancel: CancelToken
+) -> tuple[list[Group], list[ImageRecord], bool]:
+    """(groups less their look-alikes, the removed members' records, every check made)."""
+    pairs: dict[_Key, TurnedPair] = {}
+    for group in groups:
+        reference = group.reference.record
+        for member in group.members:
+            if member.turn != Turn.NONE:
+                key = (reference.content_hash, member.record.content_hash, Turn(member.turn))
+                pairs.setdefault(key, (reference.path, member.record.path, Turn(member.turn)))
+    if not pairs:
+        return groups, [], True
+    scores = _score_all(pairs, request, cancel)
+    rejected = {key for key, score in scores.items() if score < ACCEPT}
+    for key in rejected:
+        ref_path, member_path, _ = pairs[key]
+        log.info(
+            "not a turned copy (fine detail %.2f < %.2f): %r of %r",
+            scores[key],
+            ACCEPT,
+            os.fsdecode(member_path),
+            os.fsdecode(ref_path),
+        )
+    is_complete = len(scores) == len(pairs)
+    if not rejected:
+        return groups, [], is_complete
+    kept: list[Group] = []
+    removed: list[ImageRecord] = []
+    for group in groups:
+        ref_hash = group.reference.record.content_hash
+        members: list[GroupMember] = []
+        for m in group.members:
+            if m.turn != Turn.NONE and (ref_hash, m.record.content_hash, m.turn) in rejected:
+                removed.append(m.record)
+            else:
+                members.append(m)
+        if len(members) == len(group.members):
+            kept.append(group)
+        elif len(members) >= 2:
+            kept.append(dataclasses.replace(group, members=tuple(members)))
+    return kept, removed, is_complete
+
+
+def _score_all(
+    pairs: dict[_Key, TurnedPair], request: ScanRequest, cancel: CancelToken
+) -> dict[_Key, float]:
+    """Scores by key; a pair that fails to decode has none."""
+    key_of = {pair: key for key, pair in pairs.items()}
+    workers = min(request.workers or default_worker_count(), len(key_of))
+    scores: dict[_Key, float] = {}
+    with WorkerPool(
+        score_turned,
+        workers=workers,
+        timeout_s=2 * request.per_file_timeout_s,  # two files decoded per task
+        initializer=load_plugins,  # the same extra formats the hashing workers decode
+        initargs=(configured_plugins(),),
+    ) as pool:
+        for pair, outcome in pool.imap_unordered(iter(key_of), cancel=cancel):
+            if isinstance(outcome, TaskFailed):
+                log.warning(
+                    "cannot check the turned copy %r of %r (%s); kept as the hashes match",
+                    os.fsdecode(pair[1]),
+                    os.fsdecode(pair[0]),
+                    outcome.detail,
+                )
+            else:
+                scores[key_of[pair]] = outcome
+    return scores

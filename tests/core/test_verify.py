@@ -1,0 +1,198 @@
+"""Turned matches checked in fine detail: real rotated copies stay, look-alike tiles go."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from dedup_gui.core import digest
+from dedup_gui.core.grouping import group_by_distance, make_group
+from dedup_gui.core.model import (
+    Group,
+    HashSettings,
+    ImageRecord,
+    ScanProgress,
+    ScanRequest,
+    ScanStage,
+    Turn,
+)
+from dedup_gui.core.pipeline import run_scan
+from dedup_gui.core.store import open_store
+from dedup_gui.core.turned_check import check_turned
+from dedup_gui.core.turning import apply_turn, compose, inverse
+from dedup_gui.core.verify import ACCEPT, similarity, small_grey
+from tests.core.images import photo_like, resize, save, write_photo
+
+_CHECK_LOG = "dedup_gui.core.turned_check"
+
+
+def turned_copy(src: Path, dst: Path, turn: Turn, *, quality: int = 90) -> Path:
+    with Image.open(src) as img:
+        return save(apply_turn(img.convert("RGB"), turn), dst, quality=quality)
+
+
+def names(groups: tuple[Group, ...] | list[Group]) -> list[set[str]]:
+    return [{m.record.path.name for m in g.members} for g in groups]
+
+
+def scan(root: Path, db: Path, **kwargs: object) -> tuple:
+    request = ScanRequest(roots=(root,), workers=2, **kwargs)  # type: ignore[arg-type]
+    with open_store(db) as store:
+        return run_scan(request, store), list(store.load_records(HashSettings()).values())
+
+
+def round_picture(side: int = 512, seed: int = 0) -> Image.Image:
+    """A textured disc on black whose brightness depends on the radius only (as a fundus
+    photo's): its quarters are quarter discs alike in outline, each its neighbour turned,
+    with different fine texture."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:side, 0:side] + 0.5
+    r = np.hypot(x - side / 2, y - side / 2) / (side / 2)
+    noise = Image.fromarray((rng.random((side, side)) * 255).astype(np.uint8))
+    texture = (np.asarray(noise.filter(ImageFilter.GaussianBlur(2)), np.float32) - 127.5) * 3
+    pixels = np.where(r < 0.94, np.clip(200 - 120 * r**2 + texture, 0, 255), 0)
+    return Image.fromarray(pixels.astype(np.uint8)).convert("RGB")
+
+
+def write_quarters(folder: Path) -> list[Path]:
+    picture = round_picture()
+    half = picture.width // 2
+    corners = [(0, 0), (half, 0), (0, half), (half, half)]
+    return [
+        save(picture.crop((x, y, x + half, y + half)), folder / f"q{k}.jpg", quality=90)
+        for k, (x, y) in enumerate(corners)
+    ]
+
+
+def record(path: Path) -> ImageRecord:
+    """Enough of a scan's record for check_turned: path, content and size."""
+    data = path.read_bytes()
+    with Image.open(path) as img:
+        width, height = img.size
+    return ImageRecord(
+        path, len(data), 0, digest.content_hash(data), b"", width, height, "JPEG", None
+    )
+
+
+# --- the measure ---------------------------------------------------------------------------------
+
+
+def test_similarity_tells_a_re_encoded_copy_from_another_photo(tmp_path: Path) -> None:
+    original = write_photo(tmp_path / "a.jpg", width=320, height=240, seed=1)
+    small = resize(original, tmp_path / "a_small.jpg", scale=0.5, quality=60)
+    other = write_photo(tmp_path / "b.jpg", width=320, height=240, seed=2)
+    assert similarity(small_grey(original), small_grey(small)) >= 0.95
+    assert similarity(small_grey(original), small_grey(other)) < ACCEPT - 0.3
+
+
+def test_small_grey_shows_the_picture_as_displayed_then_turned(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed rotated 90 degrees clockwise
+    path = save(photo_like(320, 240, seed=3), tmp_path / "tagged.jpg", exif=exif)
+    assert small_grey(path).shape == (256, 192)  # upright: taller than wide
+    assert small_grey(path, Turn.ROTATED_90).shape == (192, 256)
+    assert small_grey(path, Turn.MIRRORED).shape == (256, 192)
+
+
+# --- in a scan -----------------------------------------------------------------------------------
+
+
+def test_rotated_and_mirrored_copies_stay_grouped_with_their_turn(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    original = write_photo(lib / "original.jpg", width=320, height=240, seed=1)
+    truth = {"original.jpg": Turn.NONE}
+    for turn in list(Turn)[1:]:
+        turned_copy(original, lib / f"{turn.name}.jpg", turn)
+        truth[f"{turn.name}.jpg"] = turn
+    small = resize(original, tmp_path / "small.jpg", scale=0.5, quality=70)  # outside the scan
+    turned_copy(small, lib / "small_rotated_90.jpg", Turn.ROTATED_90, quality=60)
+    truth["small_rotated_90.jpg"] = Turn.ROTATED_90
+    report, _ = scan(lib, tmp_path / "db.sqlite3")
+    (group,) = report.groups
+    turns = {m.record.path.name: m.turn for m in group.members}
+    assert set(turns) == set(truth)
+    ref_turn = truth[group.reference.record.path.name]
+    for name, turn in turns.items():
+        assert turn is compose(inverse(ref_turn), truth[name]), name
+
+
+def test_quarters_of_a_round_picture_are_not_grouped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lib = tmp_path / "lib"
+    write_quarters(lib)
+    db = tmp_path / "db.sqlite3"
+    with caplog.at_level(logging.INFO, logger=_CHECK_LOG):
+        report, records = scan(lib, db)
+    # The hashes alone group them: turned, the quarter discs match.
+    assert names(group_by_distance(records, 8, match_turned=True)) == [
+        {"q0.jpg", "q1.jpg", "q2.jpg", "q3.jpg"}
+    ]
+    assert report.groups == ()
+    # q3 takes the other three, all refused; regrouped, q0 takes two, then q1 the last one.
+    assert sum("not a turned copy" in r.message for r in caplog.records) == 6
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=_CHECK_LOG):
+        again, _ = scan(lib, db)
+    assert again.groups == ()
+    assert not caplog.records  # the saved (checked) groups were reused: nothing checked again
+
+
+def test_a_file_gone_before_the_check_keeps_the_hashes_verdict(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    original = write_photo(lib / "a.jpg", width=320, height=240, seed=1)
+    rotated = turned_copy(original, lib / "a_rotated.jpg", Turn.ROTATED_90)
+    (lib / "b.jpg").write_bytes(original.read_bytes())  # an exact copy: a group either way
+
+    def delete_when_checking(update: ScanProgress) -> None:
+        if update.stage is ScanStage.VERIFYING:
+            rotated.unlink(missing_ok=True)
+
+    request = ScanRequest(roots=(lib,), workers=2)
+    with open_store(tmp_path / "db.sqlite3") as store:
+        report = run_scan(request, store, progress=delete_when_checking)
+    assert not report.cancelled
+    assert names(report.groups) == [{"a.jpg", "b.jpg", "a_rotated.jpg"}]
+
+
+# --- check_turned on its own ---------------------------------------------------------------------
+
+
+def test_members_taken_by_a_look_alike_are_regrouped_among_themselves(tmp_path: Path) -> None:
+    q0, _, _, q3 = write_quarters(tmp_path)
+    q0_turned = turned_copy(q0, tmp_path / "q0_turned.jpg", Turn.ROTATED_270)
+    # As grouping would have it: q3 took q0 and q0's turned copy, both only alike in outline.
+    taken = make_group(
+        record(q3),
+        [],
+        [(2, record(q0)), (2, record(q0_turned))],
+        turns={q0: Turn.ROTATED_180, q0_turned: Turn.ROTATED_90},
+    )
+    asked: list[set[str]] = []
+
+    def regroup(removed: list[ImageRecord]) -> list[Group]:
+        asked.append({r.path.name for r in removed})
+        first, second = sorted(removed, key=lambda r: r.path.name)
+        return [make_group(first, [], [(0, second)], turns={second.path: Turn.ROTATED_270})]
+
+    request = ScanRequest(roots=(tmp_path,), workers=1)
+    groups, is_complete = check_turned([taken], request, regroup=regroup)
+    assert asked == [{"q0.jpg", "q0_turned.jpg"}]  # once: the regrouped pair holds
+    assert names(groups) == [{"q0.jpg", "q0_turned.jpg"}]
+    assert groups[0].members[1].turn is Turn.ROTATED_270
+    assert is_complete
+
+
+def test_a_pair_that_cannot_be_decoded_is_kept_and_reported_incomplete(tmp_path: Path) -> None:
+    original = write_photo(tmp_path / "a.jpg", width=160, height=120, seed=4)
+    rotated = turned_copy(original, tmp_path / "a_r.jpg", Turn.ROTATED_90)
+    group = make_group(record(original), [], [(0, record(rotated))], turns={rotated: Turn(1)})
+    rotated.write_bytes(b"not an image any more")
+    request = ScanRequest(roots=(tmp_path,), workers=1)
+    groups, is_complete = check_turned([group], request)
+    assert groups == [group]
+    assert not is_complete
