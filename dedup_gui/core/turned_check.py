@@ -86,10 +86,25 @@ def check_turned(
     return out, is_complete
 
 
+def check_turned_answers(
+    groups: Sequence[Group], request: ScanRequest, *, cancel: CancelToken | None = None
+) -> list[Group]:
+    """``query.find``'s answers less the turned look-alikes, in order, none dropped.
+
+    A query's group keeps its reference (the query photo) even when no copy is left: that
+    answer means "new".
+    """
+    kept, _, _ = _check_once(list(groups), request, cancel or NeverCancelled(), min_members=1)
+    return kept
+
+
 def _check_once(
-    groups: list[Group], request: ScanRequest, cancel: CancelToken
+    groups: list[Group], request: ScanRequest, cancel: CancelToken, *, min_members: int = 2
 ) -> tuple[list[Group], list[ImageRecord], bool]:
-    """(groups less their look-alikes, the removed members' records, every check made)."""
+    """(groups less their look-alikes, the removed members' records, every check made).
+
+    Groups left with fewer than ``min_members`` members are dropped.
+    """
     pairs: dict[_Key, TurnedPair] = {}
     for group in groups:
         reference = group.reference.record
@@ -125,7 +140,7 @@ def _check_once(
                 members.append(m)
         if len(members) == len(group.members):
             kept.append(group)
-        elif len(members) >= 2:
+        elif len(members) >= min_members:
             kept.append(dataclasses.replace(group, members=tuple(members)))
     return kept, removed, is_complete
 

@@ -21,6 +21,7 @@ from dedup_gui.core.model import (
     Turn,
 )
 from dedup_gui.core.pipeline import run_scan
+from dedup_gui.core.query import LibraryIndex, find_copies, hash_photos
 from dedup_gui.core.store import open_store
 from dedup_gui.core.turned_check import check_turned
 from dedup_gui.core.turning import apply_turn, compose, inverse
@@ -196,3 +197,23 @@ def test_a_pair_that_cannot_be_decoded_is_kept_and_reported_incomplete(tmp_path:
     groups, is_complete = check_turned([group], request)
     assert groups == [group]
     assert not is_complete
+
+
+def test_find_copies_answers_no_look_alike_quarter(tmp_path: Path) -> None:
+    lib, card = tmp_path / "lib", tmp_path / "card"
+    q0, *_ = write_quarters(lib)
+    for path in lib.iterdir():
+        if path != q0:
+            path.unlink()
+    quarters = write_quarters(card)  # the same quarters, off another card: q1-q3 look like q0
+    db = tmp_path / "db.sqlite3"
+    scan(lib, db)
+    records, _ = hash_photos(quarters, HashSettings(), workers=2)
+    with open_store(db) as store:
+        index = LibraryIndex.load(store, HashSettings())
+        unchecked = index.find(records, 8)
+        answers = find_copies(index, records, store, 8, workers=2)
+    found = {g.reference.record.path.name: {m.record.path for m in g.members[1:]} for g in answers}
+    # The hashes alone answer q0's look-alikes with q0; checked, only q0 itself is a copy.
+    assert sum(len(g.members) > 1 for g in unchecked) > 1
+    assert found == {"q0.jpg": {q0}, "q1.jpg": set(), "q2.jpg": set(), "q3.jpg": set()}
