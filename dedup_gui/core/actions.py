@@ -1,26 +1,36 @@
 """Sends scanned files to the Trash (or a folder) once they prove unchanged, and back. No Qt.
 
-Nothing here deletes a photo: a file that cannot go to the Trash stays where it is.
+Nothing here deletes a photo: a file that cannot go to the Trash stays where it is. The records
+are ``action_records``'s, the no-overwrite moves ``file_moves``'s, sidecars ``sidecar_moves``'s.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import errno
-import itertools
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import send2trash
 
+# "X as X": re-exported; journal, ui, cli and tests import these from here.
+from dedup_gui.core.action_records import ActionReport as ActionReport
+from dedup_gui.core.action_records import Note
+from dedup_gui.core.action_records import RestoreReport as RestoreReport
+from dedup_gui.core.action_records import TrashedFile as TrashedFile
 from dedup_gui.core.cancel import CancelToken, NeverCancelled, ProgressThrottle
 from dedup_gui.core.decisions import is_protected
 from dedup_gui.core.digest import file_content_hash
+from dedup_gui.core.file_moves import (
+    error_kind,
+    move_no_overwrite,
+    move_to_first_free,
+    plain_error,
+)
+from dedup_gui.core.file_moves import moved_names as moved_names
 from dedup_gui.core.formatting import display_name, display_path
 from dedup_gui.core.freedesktop_trash import (
     find_trashed,
@@ -31,7 +41,14 @@ from dedup_gui.core.freedesktop_trash import (
     trash_locations,
 )
 from dedup_gui.core.model import ImageRecord, Problem, ProblemKind
-from dedup_gui.core.sidecars import Sidecar, paired_name, plan_sidecars
+from dedup_gui.core.sidecar_moves import (
+    STAYS_AWAY,
+    SidecarMoves,
+    move_sidecar_to,
+    quiet_problem,
+    trash_sidecar,
+)
+from dedup_gui.core.sidecars import Sidecar, plan_sidecars
 
 if TYPE_CHECKING:  # journal.py builds on this module; only its types are needed here
     from dedup_gui.core.journal import BatchKind, Journal
@@ -42,65 +59,14 @@ CHANGED = "changed since the scan, not moved"
 TRASH_UNAVAILABLE = "the Trash cannot be used on this drive; use Move to folder instead"
 _PROTECTED = "in a protected folder, which is never changed"
 _OCCUPIED = "another file now has this name; the moved copy was left where it is"
-# Sidecar outcomes journaled but not reported: nothing was left behind that the user must know of.
-_STAYS_WITH_PHOTO = "not moved: it stays with its photo, which is still in the folder"
-_SIDECAR_GONE = "no longer there; nothing was moved"
-_STAYS_AWAY = "not put back: its photo was not put back"
-_QUIET = frozenset({_STAYS_WITH_PHOTO, _SIDECAR_GONE, _STAYS_AWAY})
-_COPY_CHUNK_BYTES = 1 << 20
-_MAX_NAME_TRIES = 10_000
 
 
 def _ignore(done: int, total: int) -> None:
     """The null progress callback."""
 
 
-@dataclass(frozen=True, slots=True)
-class TrashedFile:
-    """A file this module moved away, and where to, so it can be put back."""
-
-    original: Path
-    size: int
-    trashed_as: Path | None  # the file inside the Trash (Trash/files/NAME), or the moved-to path
-    info_file: Path | None  # its Trash/info/NAME.trashinfo; None for move_files or if not found
-    sidecars: tuple[TrashedFile, ...] = ()  # its .xmp sidecars that went along; restored with it
-
-
-@dataclass(frozen=True, slots=True)
-class ActionReport:
-    """What a trash or move did. ``done`` and ``failed`` are photos; sidecars are counted apart."""
-
-    done: tuple[TrashedFile, ...]
-    failed: tuple[Problem, ...]
-    cancelled: bool = False
-    # Sidecars that stayed behind although their photo moved (changed, or refused by the Trash).
-    sidecars_failed: tuple[Problem, ...] = ()
-
-    @property
-    def bytes_done(self) -> int:
-        """Bytes of the photos moved (their sidecars not counted)."""
-        return sum(f.size for f in self.done)
-
-    @property
-    def sidecars_done(self) -> tuple[TrashedFile, ...]:
-        """The sidecars that went along with the photos in ``done``."""
-        return tuple(s for f in self.done for s in f.sidecars)
-
-
-@dataclass(frozen=True, slots=True)
-class RestoreReport:
-    """What a restore did. ``restored`` and ``failed`` are photos; sidecars are counted apart."""
-
-    restored: tuple[Path, ...]
-    failed: tuple[Problem, ...]
-    cancelled: bool = False
-    sidecars_restored: tuple[Path, ...] = ()
-    sidecars_failed: tuple[Problem, ...] = ()  # left away although their photo came back
-
-
 Item = TypeVar("Item", ImageRecord, TrashedFile)  # what a batch works through
 R = TypeVar("R", TrashedFile, Path)  # what it makes of one item that worked
-_Note = Callable[[Path, TrashedFile | Path | Problem], None]  # journals one file's outcome
 
 
 def trash_files(
@@ -124,9 +90,9 @@ def trash_files(
         cancel: checked between files; a cancelled report holds what was done until then.
         journal: told about the batch (sidecars too) before the first file moves and after each.
     """
-    sidecars = _Sidecars(plan_sidecars([r.path for r in records]), _trash_sidecar, "the Trash")
+    sidecars = SidecarMoves(plan_sidecars([r.path for r in records]), trash_sidecar, "the Trash")
 
-    def one(record: ImageRecord, note: _Note) -> TrashedFile | Problem:
+    def one(record: ImageRecord, note: Note) -> TrashedFile | Problem:
         checked = _verify(record, protected_roots)
         outcome = checked if isinstance(checked, Problem) else _trash_one(record, checked)
         note(record.path, outcome)
@@ -159,21 +125,18 @@ def move_files(
         destination.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         log.warning("cannot create %r: %s", destination, exc)
-        reason = f"the folder to move into cannot be created ({_plain(exc)}); nothing was moved"
-        unusable = Problem(destination, _kind(exc), reason)
+        reason = (
+            f"the folder to move into cannot be created ({plain_error(exc)}); nothing was moved"
+        )
+        unusable = Problem(destination, error_kind(exc), reason)
 
-    def move_sidecar(sidecar: Sidecar, _: os.stat_result, image: TrashedFile) -> Path:
-        names = moved_names(sidecar.path, destination)
-        if image.trashed_as is not None:  # first the name that pairs it with a renamed image
-            paired = destination / paired_name(sidecar.path, image.original, image.trashed_as)
-            names = itertools.chain([paired], names)
-        return _move_to_first_free(sidecar.path, names)
-
-    sidecars = _Sidecars(
-        plan_sidecars([r.path for r in records]), move_sidecar, display_path(destination)
+    sidecars = SidecarMoves(
+        plan_sidecars([r.path for r in records]),
+        move_sidecar_to(destination),
+        display_path(destination),
     )
 
-    def one(record: ImageRecord, note: _Note) -> TrashedFile | Problem:
+    def one(record: ImageRecord, note: Note) -> TrashedFile | Problem:
         outcome = _move_one(record, destination, protected_roots, unusable)
         note(record.path, outcome)
         return sidecars.follow(record, outcome, note)
@@ -196,10 +159,10 @@ def _move_one(
     if isinstance(checked, Problem):
         return checked
     try:
-        target = _move_to_first_free(record.path, moved_names(record.path, destination))
+        target = move_to_first_free(record.path, moved_names(record.path, destination))
     except OSError as exc:
         log.warning("cannot move %r: %s", record.path, exc)
-        return Problem(record.path, _kind(exc), f"could not be moved ({_plain(exc)})")
+        return Problem(record.path, error_kind(exc), f"could not be moved ({plain_error(exc)})")
     return TrashedFile(record.path, record.size, target, None)
 
 
@@ -218,13 +181,13 @@ def restore_files(
     sidecars_restored: list[Path] = []
     sidecars_failed: list[Problem] = []
 
-    def one(item: TrashedFile, note: _Note) -> Path | Problem:
+    def one(item: TrashedFile, note: Note) -> Path | Problem:
         outcome = _restore_one(item)
         note(item.original, outcome)
         for sidecar in item.sidecars:
             back = _restore_one(sidecar) if isinstance(outcome, Path) else None
             if back is None:  # journaled only: the photo's own problem says it all
-                note(sidecar.original, _quiet(sidecar.original, _STAYS_AWAY))
+                note(sidecar.original, quiet_problem(sidecar.original, STAYS_AWAY))
                 continue
             note(sidecar.original, back)
             if isinstance(back, Path):
@@ -247,7 +210,7 @@ def restore_files(
 
 def _run_batch(
     items: Sequence[Item],
-    one: Callable[[Item, _Note], R | Problem],
+    one: Callable[[Item, Note], R | Problem],
     progress: Callable[[int, int], None],
     cancel: CancelToken,
     journal: Journal | None,
@@ -289,91 +252,6 @@ def _run_batch(
     return done, failed, cancelled
 
 
-class _Sidecars:
-    """Moves one batch's planned sidecars after their photos, and keeps those that failed."""
-
-    def __init__(
-        self,
-        plan: Mapping[Path, tuple[Sidecar, ...]],
-        move: Callable[[Sidecar, os.stat_result, TrashedFile], Path | TrashedFile],
-        where: str,
-    ) -> None:
-        self._plan, self._move, self._where = plan, move, where
-        self.failed: list[Problem] = []  # for the user: the photo moved, its sidecar did not
-
-    def rows(self, records: Sequence[ImageRecord]) -> list[ImageRecord | Sidecar]:
-        """The journal's rows: each photo, then the sidecars that follow it."""
-        rows: list[ImageRecord | Sidecar] = []
-        for record in records:
-            rows += (record, *self._plan.get(record.path, ()))
-        return rows
-
-    def follow(
-        self, record: ImageRecord, outcome: TrashedFile | Problem, note: _Note
-    ) -> TrashedFile | Problem:
-        """Moves the sidecars planned after ``record``; ``outcome`` with those that went."""
-        went: list[TrashedFile] = []
-        for sidecar in self._plan.get(record.path, ()):
-            result = self._one(sidecar, outcome)
-            note(sidecar.path, result)
-            if isinstance(result, TrashedFile):
-                went.append(result)
-            elif result.detail not in _QUIET:
-                self.failed.append(result)
-        if went and isinstance(outcome, TrashedFile):
-            return dataclasses.replace(outcome, sidecars=tuple(went))
-        return outcome
-
-    def _one(self, sidecar: Sidecar, image: TrashedFile | Problem) -> TrashedFile | Problem:
-        path = sidecar.path
-        if isinstance(image, Problem):
-            return _quiet(path, _STAYS_WITH_PHOTO)
-        # A shared "<stem>.xmp" stays while any photo of that stem is still in the folder.
-        if any(os.path.lexists(owner) for owner in sidecar.owners):
-            return _quiet(path, _STAYS_WITH_PHOTO)
-        name, image_name = display_name(path), display_name(image.original)
-        left = f"{image_name} is in {self._where}, the sidecar is still in its folder"
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            return _quiet(path, _SIDECAR_GONE)
-        except OSError as exc:
-            return Problem(
-                path, _kind(exc), f"sidecar {name} cannot be checked ({_plain(exc)}); {left}"
-            )
-        if not stat.S_ISREG(st.st_mode) or (st.st_size, st.st_mtime_ns) != (
-            sidecar.size,
-            sidecar.mtime_ns,
-        ):
-            detail = f"sidecar {name} changed a moment ago, so it was not moved; {left}"
-            return Problem(path, ProblemKind.VANISHED, detail)
-        try:
-            moved = self._move(sidecar, st, image)
-        except OSError as exc:
-            log.warning("cannot move sidecar %r: %s", path, exc)
-            reason = f"sidecar {name} could not be moved to {self._where} ({_plain(exc)}); {left}"
-            return Problem(path, _kind(exc), reason)
-        if isinstance(moved, TrashedFile):
-            return moved
-        return TrashedFile(path, sidecar.size, moved, None)
-
-
-def _trash_sidecar(sidecar: Sidecar, before: os.stat_result, _: TrashedFile) -> TrashedFile:
-    """Sends one sidecar to the Trash; raises OSError if the Trash refuses it."""
-    locations = trash_locations(sidecar.path) if is_freedesktop() else []
-    send2trash.send2trash(sidecar.path)
-    entry = find_trashed(sidecar.path, locations, before) if locations else None
-    if entry is None and locations:
-        log.warning("trashed %r but could not find it in the Trash", sidecar.path)
-    trashed_as, info_file = (entry.trashed_as, entry.info_file) if entry else (None, None)
-    return TrashedFile(sidecar.path, sidecar.size, trashed_as, info_file)
-
-
-def _quiet(path: Path, detail: str) -> Problem:
-    """A sidecar outcome for the journal only (``detail`` in _QUIET): nothing to tell the user."""
-    return Problem(path, ProblemKind.UNSUPPORTED, detail)
-
-
 def _verify(record: ImageRecord, protected_roots: Sequence[Path]) -> os.stat_result | Problem:
     """The file's lstat if it is still the scanned file and may be moved, else why not."""
     path = record.path
@@ -385,7 +263,7 @@ def _verify(record: ImageRecord, protected_roots: Sequence[Path]) -> os.stat_res
     except FileNotFoundError:
         return Problem(path, ProblemKind.VANISHED, "no longer there; nothing was moved")
     except OSError as exc:
-        return Problem(path, _kind(exc), f"cannot be checked ({_plain(exc)}); not moved")
+        return Problem(path, error_kind(exc), f"cannot be checked ({plain_error(exc)}); not moved")
     if stat.S_ISLNK(st.st_mode):
         reason = "is a shortcut (symbolic link) to another file; not moved"
         return Problem(path, ProblemKind.UNSUPPORTED, reason)
@@ -395,7 +273,7 @@ def _verify(record: ImageRecord, protected_roots: Sequence[Path]) -> os.stat_res
     try:
         digest = file_content_hash(path)
     except OSError as exc:
-        return Problem(path, _kind(exc), f"cannot be read ({_plain(exc)}); not moved")
+        return Problem(path, error_kind(exc), f"cannot be read ({plain_error(exc)}); not moved")
     if digest != record.content_hash:
         return Problem(path, ProblemKind.VANISHED, CHANGED)
     return st
@@ -449,12 +327,12 @@ def _restore_one(item: TrashedFile) -> Path | Problem:
         return Problem(original, ProblemKind.ALREADY_EXISTS, _OCCUPIED)
     try:
         original.parent.mkdir(parents=True, exist_ok=True)
-        _move_no_overwrite(source, original)
+        move_no_overwrite(source, original)
     except FileExistsError:
         return Problem(original, ProblemKind.ALREADY_EXISTS, _OCCUPIED)
     except OSError as exc:
         log.warning("cannot restore %r from %r: %s", original, source, exc)
-        return Problem(original, _kind(exc), f"could not be put back ({_plain(exc)})")
+        return Problem(original, error_kind(exc), f"could not be put back ({plain_error(exc)})")
     if item.info_file is not None:
         try:
             item.info_file.unlink()
@@ -472,7 +350,7 @@ def _entry_mismatch(item: TrashedFile, source: Path) -> str | None:
     except FileNotFoundError:
         return "no longer in the Trash or the folder it was moved to; nothing was put back"
     except OSError as exc:
-        return f"cannot be reached ({_plain(exc)}); nothing was put back"
+        return f"cannot be reached ({plain_error(exc)}); nothing was put back"
     if not stat.S_ISREG(st.st_mode) or st.st_size != item.size:
         return "the copy found is not the one that was moved; restore it by hand"
     if item.info_file is None:
@@ -484,85 +362,3 @@ def _entry_mismatch(item: TrashedFile, source: Path) -> str | None:
     if not info_points_to(info, item.original, topdir_of(item.info_file)):
         return "its Trash entry now belongs to another file; restore it from the Trash by hand"
     return None
-
-
-def moved_names(source: Path, folder: Path) -> Iterator[Path]:
-    """The names ``move_files`` tries for ``source`` in ``folder``, in order: NAME, "NAME (2)"..."""
-    stem, suffix = source.stem, source.suffix
-    for number in range(1, _MAX_NAME_TRIES + 1):
-        yield folder / (source.name if number == 1 else f"{stem} ({number}){suffix}")
-
-
-def _move_to_first_free(source: Path, names: Iterable[Path]) -> Path:
-    """Moves ``source`` to the first of ``names`` that is free; never over a file."""
-    for target in names:
-        try:
-            _move_no_overwrite(source, target)
-        except FileExistsError:
-            continue
-        return target
-    raise FileExistsError(errno.EEXIST, "no free name in the folder", str(source.parent))
-
-
-def _move_no_overwrite(source: Path, target: Path) -> None:
-    """Moves a regular file; raises FileExistsError rather than replace anything at ``target``.
-
-    A hard link then unlink is atomic in refusing an existing target, which rename() is not.
-    """
-    if os.path.lexists(target):
-        raise FileExistsError(errno.EEXIST, "already exists", str(target))
-    try:
-        os.link(source, target, follow_symlinks=False)
-    except FileExistsError:
-        raise
-    except OSError as exc:
-        if exc.errno == errno.EXDEV:
-            _copy_then_remove(source, target)
-            return
-        # No hard links on this filesystem (FAT, exFAT, many network shares).
-        # HACK: a file created at target between the check above and this rename would be
-        # replaced; there is no portable no-replace rename in the standard library.
-        os.rename(source, target)
-        return
-    try:
-        os.unlink(source)
-    except OSError:
-        os.unlink(target)  # undo the link: the file stays where it was, once
-        raise
-
-
-def _copy_then_remove(source: Path, target: Path) -> None:
-    """Moves across devices: copy to a new file (never an existing one), sync, then remove."""
-    created = False
-    try:
-        with open(source, "rb") as src, open(target, "xb") as dst:
-            created = True
-            while chunk := src.read(_COPY_CHUNK_BYTES):
-                dst.write(chunk)
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.utime(target, ns=(os.stat(source).st_atime_ns, os.stat(source).st_mtime_ns))
-        if os.stat(target).st_size != os.stat(source).st_size:
-            raise OSError(errno.EIO, "the copy is incomplete", str(target))
-    except BaseException:
-        if created:
-            target.unlink(missing_ok=True)
-        raise
-    os.unlink(source)
-
-
-def _kind(exc: OSError) -> ProblemKind:
-    if isinstance(exc, PermissionError):
-        return ProblemKind.PERMISSION
-    if isinstance(exc, FileNotFoundError):
-        return ProblemKind.VANISHED
-    if isinstance(exc, FileExistsError):
-        return ProblemKind.ALREADY_EXISTS
-    return ProblemKind.UNREADABLE
-
-
-def _plain(exc: OSError) -> str:
-    """The OS's own short words for an error ("Permission denied"), never a path."""
-    if exc.errno is not None:
-        return os.strerror(exc.errno)
-    return "unexpected error"
