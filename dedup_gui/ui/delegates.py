@@ -266,9 +266,10 @@ class MemberDelegate(QStyledItemDelegate):
 def _date_segments(date_taken: str | None, highlights: frozenset[str]) -> list[tuple[str, bool]]:
     if not date_taken:
         return [("No date taken", False)]
-    # Minutes read best; but where dates differ (a burst), seconds may be all that tells them apart.
+    # Minutes read best; but where dates differ (a burst), seconds may be all that tells them
+    # apart - then "Taken" gives way, so "oldest"/"newest" still fit on a card.
     differs = bool({card_facts.OLDEST, card_facts.NEWEST} & highlights)
-    segments = [(f"Taken {date_taken[:19] if differs else date_taken[:16]}", False)]
+    segments = [(date_taken[:19] if differs else f"Taken {date_taken[:16]}", False)]
     for fact, word in ((card_facts.OLDEST, "oldest"), (card_facts.NEWEST, "newest")):
         if fact in highlights:
             segments += [(" · ", False), (word, True)]
