@@ -35,6 +35,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
+from dedup_gui.core.digest import file_content_hash
+from dedup_gui.core.model import ImageRecord
+
 __all__ = [
     "ORIENTATION_TAG",
     "SAVE_FORMATS",
@@ -57,6 +60,7 @@ __all__ = [
     "write_photo",
     "write_png_bad_crc",
     "write_random_bytes",
+    "write_record_image",
     "write_text",
     "write_truncated",
 ]
@@ -438,3 +442,13 @@ def odd_names() -> list[str | bytes]:
     if os.name == "posix":
         names.append(b"latin1-\xe9t\xe9.jpg")
     return names
+
+
+def write_record_image(path: Path, seed: int = 0, fmt: str = "PNG") -> ImageRecord:
+    """A small real 64 x 64 image (any suffix: a .CR2 here is a PNG inside) and the record a
+    scan would have made of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (64, 64), (seed * 37 % 256, 90, 200 - seed % 200)).save(path, fmt)
+    st = os.lstat(path)
+    digest = file_content_hash(path)
+    return ImageRecord(path, st.st_size, st.st_mtime_ns, digest, bytes(8), 64, 64, fmt, None)

@@ -31,23 +31,12 @@ from dedup_gui.core.freedesktop_trash import (
     TrashInfo,
     TrashLocation,
     find_trashed,
-    home_trash_location,
     info_points_to,
     read_trash_info,
 )
 from dedup_gui.core.model import ImageRecord, ProblemKind
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="freedesktop Trash tests")
-
-
-@pytest.fixture
-def trash_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The test Trash; HOME is moved next to the test files so they count as on the home drive."""
-    trash = home_trash_location().trash_dir
-    assert os.path.basename(os.path.dirname(trash)).startswith("dedup-gui-test-xdg-")
-    # send2trash picks the home Trash only for files on the same device as $HOME.
-    monkeypatch.setenv("HOME", str(tmp_path))
-    return trash
 
 
 def make_image(path: Path, seed: int = 0, px: int = 64) -> ImageRecord:

@@ -11,12 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from dedup_gui.core.actions import TrashedFile, move_files, restore_files, trash_files
 from dedup_gui.core.cancel import CancelToken
-from dedup_gui.core.digest import file_content_hash
-from dedup_gui.core.freedesktop_trash import home_trash_location
 from dedup_gui.core.journal import (
     BatchKind,
     FileState,
@@ -28,35 +25,13 @@ from dedup_gui.core.journal import (
 )
 from dedup_gui.core.model import ImageRecord, Problem, ProblemKind
 from dedup_gui.core.store import HashStore, open_store
+from tests.core.images import write_record_image
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="freedesktop Trash tests")
 
 
-@pytest.fixture
-def trash_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    trash = home_trash_location().trash_dir
-    assert "dedup-gui-test-xdg-" in str(trash)  # never the user's real Trash
-    monkeypatch.setenv("HOME", str(tmp_path))  # the home Trash is for files on $HOME's drive
-    return trash
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> HashStore:
-    with open_store(tmp_path / "library.sqlite3") as opened:
-        yield opened
-
-
-def make_image(path: Path, seed: int) -> ImageRecord:
-    """A small real PNG, and the record a scan would have made of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (64, 64), (seed * 37 % 256, 90, 200 - seed % 200)).save(path, "PNG")
-    st = os.lstat(path)
-    digest = file_content_hash(path)
-    return ImageRecord(path, st.st_size, st.st_mtime_ns, digest, bytes(8), 64, 64, "PNG", None)
-
-
 def photos(folder: Path, count: int, name: str = "photo") -> list[ImageRecord]:
-    return [make_image(folder / f"{name} {n}.png", seed=n) for n in range(count)]
+    return [write_record_image(folder / f"{name} {n}.png", seed=n) for n in range(count)]
 
 
 def states(store: HashStore, batch_id: int) -> list[FileState]:
@@ -136,7 +111,7 @@ def test_failed_and_skipped_files_are_recorded(
     trash_dir: Path, tmp_path: Path, store: HashStore
 ) -> None:
     vanished, moved = photos(tmp_path / "album", 2)
-    protected = make_image(tmp_path / "reference" / "r.png", seed=9)
+    protected = write_record_image(tmp_path / "reference" / "r.png", seed=9)
     vanished.path.unlink()
     journal = Watched(store)
     reference = [protected.path.parent]
@@ -171,13 +146,13 @@ class CancelAfterFirst(Watched):
 def test_protected_and_already_existing_have_their_own_kinds(
     trash_dir: Path, tmp_path: Path
 ) -> None:
-    inside = make_image(tmp_path / "reference" / "a.png", seed=1)
+    inside = write_record_image(tmp_path / "reference" / "a.png", seed=1)
     report = trash_files([inside], protected_roots=[tmp_path / "reference"])
     assert [p.kind for p in report.failed] == [ProblemKind.PROTECTED]
 
-    record = make_image(tmp_path / "b.png", seed=2)
+    record = write_record_image(tmp_path / "b.png", seed=2)
     [done] = trash_files([record]).done
-    make_image(tmp_path / "b.png", seed=3)  # a new file took the name meanwhile
+    write_record_image(tmp_path / "b.png", seed=3)  # a new file took the name meanwhile
     assert [p.kind for p in restore_files([done]).failed] == [ProblemKind.ALREADY_EXISTS]
 
 
@@ -198,7 +173,9 @@ def test_undo_after_restart_restores_and_marks_rows_restored(
     with open_store(db) as store:  # "the app was closed and opened again"
         undoable = last_undoable(store)
         assert [f.original for f in undoable] == [r.path for r in second]
-        make_image(second[0].path, seed=50)  # this name was taken again: must not be overwritten
+        write_record_image(
+            second[0].path, seed=50
+        )  # this name was taken again: must not be overwritten
         report = restore_files(undoable, journal=StoreJournal(store))
         assert report.restored == (second[1].path, second[2].path)
         assert [p.kind for p in report.failed] == [ProblemKind.ALREADY_EXISTS]
@@ -228,7 +205,7 @@ def test_move_batches_are_journaled_and_undone_too(tmp_path: Path, store: HashSt
 
 def test_odd_file_names_survive_the_journal(trash_dir: Path, tmp_path: Path) -> None:
     db = tmp_path / "library.sqlite3"
-    record = make_image(tmp_path / os.fsdecode(b"caf\xe9 two\nlines.png"), seed=4)
+    record = write_record_image(tmp_path / os.fsdecode(b"caf\xe9 two\nlines.png"), seed=4)
     content = record.path.read_bytes()
     with open_store(db) as store:
         trash_files([record], journal=StoreJournal(store))
@@ -341,7 +318,7 @@ def test_a_batch_another_running_instance_is_doing_is_not_called_interrupted(
 ) -> None:
     import subprocess
 
-    photo = make_image(tmp_path / "photo.png", seed=1)
+    photo = write_record_image(tmp_path / "photo.png", seed=1)
     child = subprocess.Popen(
         [sys.executable, "-c", _RUNNING_BATCH, str(store.path), str(photo.path)],
         stdin=subprocess.PIPE,

@@ -11,11 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from dedup_gui.core.actions import TrashedFile, move_files, restore_files, trash_files
-from dedup_gui.core.digest import file_content_hash
-from dedup_gui.core.freedesktop_trash import home_trash_location
 from dedup_gui.core.journal import (
     FileState,
     StoreJournal,
@@ -26,31 +23,9 @@ from dedup_gui.core.journal import (
 from dedup_gui.core.model import NO_FACTS, ImageRecord, PhotoFacts, Problem
 from dedup_gui.core.sidecars import attach_sidecars, find_sidecars, find_sidecars_many
 from dedup_gui.core.store import HashStore, open_store
+from tests.core.images import write_record_image
 
 on_linux = pytest.mark.skipif(sys.platform != "linux", reason="freedesktop Trash tests")
-
-
-@pytest.fixture
-def trash_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    trash = home_trash_location().trash_dir
-    assert "dedup-gui-test-xdg-" in str(trash)  # never the user's real Trash
-    monkeypatch.setenv("HOME", str(tmp_path))  # the home Trash is for files on $HOME's drive
-    return trash
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> HashStore:
-    with open_store(tmp_path / "library.sqlite3") as opened:
-        yield opened
-
-
-def make_image(path: Path, seed: int = 0, fmt: str = "PNG") -> ImageRecord:
-    """A small real image (any suffix: a .CR2 here is a PNG inside), and its scan record."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (64, 64), (seed * 37 % 256, 90, 200 - seed % 200)).save(path, fmt)
-    st = os.lstat(path)
-    digest = file_content_hash(path)
-    return ImageRecord(path, st.st_size, st.st_mtime_ns, digest, bytes(8), 64, 64, fmt, None)
 
 
 def xmp(rating: int, label: str = "") -> bytes:
@@ -76,9 +51,9 @@ def contents(paths: Sequence[Path]) -> dict[Path, bytes]:
 
 
 def test_both_naming_schemes_match_case_insensitively(tmp_path: Path) -> None:
-    raw = make_image(tmp_path / "IMG_1.CR2").path
-    jpeg = make_image(tmp_path / "IMG_1.JPG", fmt="JPEG").path
-    other = make_image(tmp_path / "IMG_10.JPG", fmt="JPEG").path
+    raw = write_record_image(tmp_path / "IMG_1.CR2").path
+    jpeg = write_record_image(tmp_path / "IMG_1.JPG", fmt="JPEG").path
+    other = write_record_image(tmp_path / "IMG_10.JPG", fmt="JPEG").path
     own = write_sidecar(tmp_path / "img_1.cr2.XMP")
     shared = write_sidecar(tmp_path / "IMG_1.xmp")
     write_sidecar(tmp_path / "IMG_10.JPG.xmp.bak")  # not a sidecar
@@ -89,8 +64,8 @@ def test_both_naming_schemes_match_case_insensitively(tmp_path: Path) -> None:
 
 
 def test_a_stem_sidecar_that_is_another_images_own_belongs_to_that_image(tmp_path: Path) -> None:
-    plain = make_image(tmp_path / "a.JPG", fmt="JPEG").path
-    odd = make_image(tmp_path / "a.JPG.png").path  # its stem form is a.JPG.xmp
+    plain = write_record_image(tmp_path / "a.JPG", fmt="JPEG").path
+    odd = write_record_image(tmp_path / "a.JPG.png").path  # its stem form is a.JPG.xmp
     own = write_sidecar(tmp_path / "a.JPG.xmp")
     assert find_sidecars_many([plain, odd]) == {plain: (own,), odd: ()}
 
@@ -98,7 +73,7 @@ def test_a_stem_sidecar_that_is_another_images_own_belongs_to_that_image(tmp_pat
 def test_non_utf8_names_are_found(tmp_path: Path) -> None:
     folder = os.fsencode(tmp_path)
     image = Path(os.fsdecode(os.path.join(folder, b"caf\xe9.png")))
-    make_image(image)
+    write_record_image(image)
     sidecar = Path(os.fsdecode(os.path.join(folder, b"caf\xe9.png.xmp")))
     write_sidecar(sidecar)
     assert find_sidecars(image) == (sidecar,)
@@ -109,10 +84,10 @@ def test_an_unlistable_folder_gives_no_sidecars(tmp_path: Path) -> None:
 
 
 def test_attach_sidecars_merges_rating_and_label_name_form_winning(tmp_path: Path) -> None:
-    raw = make_image(tmp_path / "IMG_1.CR2")
+    raw = write_record_image(tmp_path / "IMG_1.CR2")
     raw = ImageRecord(**{**_fields(raw), "facts": PhotoFacts(rating=1, label="Blue")})
-    jpeg = make_image(tmp_path / "IMG_1.JPG", fmt="JPEG")
-    lone = make_image(tmp_path / "lone.png", seed=2)
+    jpeg = write_record_image(tmp_path / "IMG_1.JPG", fmt="JPEG")
+    lone = write_record_image(tmp_path / "lone.png", seed=2)
     write_sidecar(tmp_path / "IMG_1.CR2.xmp", rating=5)  # no label: the shared one's stays
     write_sidecar(tmp_path / "IMG_1.xmp", rating=2, label="Red")
     got = {r.path: r for r in attach_sidecars([raw, jpeg, lone])}
@@ -123,7 +98,7 @@ def test_attach_sidecars_merges_rating_and_label_name_form_winning(tmp_path: Pat
 
 
 def test_an_unreadable_sidecar_belongs_but_adds_no_facts(tmp_path: Path) -> None:
-    image = make_image(tmp_path / "a.jpg", fmt="JPEG")
+    image = write_record_image(tmp_path / "a.jpg", fmt="JPEG")
     (tmp_path / "a.xmp").mkdir()  # an entry of that name that cannot be read as a file
     [got] = attach_sidecars([image])
     assert got.sidecars == (tmp_path / "a.xmp",) and got.facts == NO_FACTS
@@ -140,7 +115,7 @@ def _fields(record: ImageRecord) -> dict[str, object]:
 def test_trash_takes_the_sidecar_along_and_undo_brings_both_back(
     trash_dir: Path, tmp_path: Path
 ) -> None:
-    image = make_image(tmp_path / "shoot" / "IMG_1.JPG", fmt="JPEG")
+    image = write_record_image(tmp_path / "shoot" / "IMG_1.JPG", fmt="JPEG")
     sidecar = write_sidecar(tmp_path / "shoot" / "IMG_1.JPG.xmp")
     before = contents([image.path, sidecar])
     report = trash_files([image])
@@ -163,8 +138,8 @@ def test_trash_takes_the_sidecar_along_and_undo_brings_both_back(
 
 @on_linux
 def test_a_shared_sidecar_stays_while_its_raw_stays(trash_dir: Path, tmp_path: Path) -> None:
-    raw = make_image(tmp_path / "IMG_1.CR2")
-    jpeg = make_image(tmp_path / "IMG_1.JPG", seed=1, fmt="JPEG")
+    raw = write_record_image(tmp_path / "IMG_1.CR2")
+    jpeg = write_record_image(tmp_path / "IMG_1.JPG", seed=1, fmt="JPEG")
     shared = write_sidecar(tmp_path / "IMG_1.xmp")
     report = trash_files([jpeg])
     assert [d.original for d in report.done] == [jpeg.path]
@@ -176,8 +151,8 @@ def test_a_shared_sidecar_stays_while_its_raw_stays(trash_dir: Path, tmp_path: P
 def test_a_shared_sidecar_goes_with_the_last_of_its_photos(
     trash_dir: Path, tmp_path: Path, store: HashStore
 ) -> None:
-    raw = make_image(tmp_path / "IMG_1.CR2")
-    jpeg = make_image(tmp_path / "IMG_1.JPG", seed=1, fmt="JPEG")
+    raw = write_record_image(tmp_path / "IMG_1.CR2")
+    jpeg = write_record_image(tmp_path / "IMG_1.JPG", seed=1, fmt="JPEG")
     shared = write_sidecar(tmp_path / "IMG_1.xmp")
     own = write_sidecar(tmp_path / "IMG_1.CR2.xmp", rating=5)
     before = contents([raw.path, jpeg.path, shared, own])
@@ -200,11 +175,11 @@ def test_a_shared_sidecar_goes_with_the_last_of_its_photos(
 def test_a_shared_sidecar_stays_if_a_photo_of_its_batch_stays(
     trash_dir: Path, tmp_path: Path, raw_is: str, shared_goes: bool
 ) -> None:
-    raw = make_image(tmp_path / "IMG_1.CR2")
-    jpeg = make_image(tmp_path / "IMG_1.JPG", seed=1, fmt="JPEG")
+    raw = write_record_image(tmp_path / "IMG_1.CR2")
+    jpeg = write_record_image(tmp_path / "IMG_1.JPG", seed=1, fmt="JPEG")
     shared = write_sidecar(tmp_path / "IMG_1.xmp")
     if raw_is == "changed":
-        make_image(raw.path, seed=7)  # not moved: "changed since the scan"
+        write_record_image(raw.path, seed=7)  # not moved: "changed since the scan"
     else:
         raw.path.unlink()  # deleted elsewhere: no photo of that stem stays
     report = trash_files([raw, jpeg])
@@ -216,11 +191,11 @@ def test_a_shared_sidecar_stays_if_a_photo_of_its_batch_stays(
 @on_linux
 def test_a_photo_that_is_not_moved_keeps_its_sidecar(trash_dir: Path, tmp_path: Path) -> None:
     reference = tmp_path / "reference"
-    kept = make_image(reference / "a.png")
+    kept = write_record_image(reference / "a.png")
     kept_sidecar = write_sidecar(reference / "a.png.xmp")
-    changed = make_image(tmp_path / "b.png", seed=1)
+    changed = write_record_image(tmp_path / "b.png", seed=1)
     changed_sidecar = write_sidecar(tmp_path / "b.xmp")
-    make_image(changed.path, seed=9)  # rewritten since the scan
+    write_record_image(changed.path, seed=9)  # rewritten since the scan
     report = trash_files([kept, changed], protected_roots=[reference])
     assert report.done == () and len(report.failed) == 2
     assert report.sidecars_failed == ()  # nothing to add: the photos' problems say it
@@ -229,7 +204,7 @@ def test_a_photo_that_is_not_moved_keeps_its_sidecar(trash_dir: Path, tmp_path: 
 
 @on_linux
 def test_a_sidecar_gone_since_the_scan_is_no_problem(trash_dir: Path, tmp_path: Path) -> None:
-    image = make_image(tmp_path / "a.png")
+    image = write_record_image(tmp_path / "a.png")
     sidecar = write_sidecar(tmp_path / "a.xmp")
     [scanned] = attach_sidecars([image])
     assert scanned.sidecars == (sidecar,)
@@ -243,7 +218,7 @@ def test_a_sidecar_gone_since_the_scan_is_no_problem(trash_dir: Path, tmp_path: 
 def test_a_sidecar_changed_a_moment_ago_stays_and_is_reported(
     trash_dir: Path, tmp_path: Path, store: HashStore
 ) -> None:
-    image = make_image(tmp_path / "a.png")
+    image = write_record_image(tmp_path / "a.png")
     sidecar = write_sidecar(tmp_path / "a.png.xmp", rating=1)
 
     class EditsSidecar(StoreJournal):
@@ -274,7 +249,7 @@ def test_a_sidecar_the_trash_refuses_is_reported_and_the_photo_still_goes(
     # A real refusal: the Trash names its entry NAME.trashinfo, 10 bytes longer than NAME.
     # The photo's 244-byte name leaves room for that; its sidecar's 248-byte name does not.
     name = "p" * 240 + ".png"
-    image = make_image(tmp_path / name)
+    image = write_record_image(tmp_path / name)
     sidecar = write_sidecar(tmp_path / (name + ".xmp"))
     report = trash_files([image])
     assert [d.original for d in report.done] == [image.path] and not image.path.exists()
@@ -289,7 +264,7 @@ def test_a_sidecar_the_trash_refuses_is_reported_and_the_photo_still_goes(
 def test_odd_names_move_and_come_back(trash_dir: Path, tmp_path: Path) -> None:
     folder = os.fsencode(tmp_path / "odd")
     os.mkdir(folder)
-    image = make_image(Path(os.fsdecode(os.path.join(folder, b"caf\xe9 \n 1.png"))))
+    image = write_record_image(Path(os.fsdecode(os.path.join(folder, b"caf\xe9 \n 1.png"))))
     sidecar = write_sidecar(Path(os.fsdecode(os.path.join(folder, b"caf\xe9 \n 1.XMP"))))
     before = contents([image.path, sidecar])
     report = trash_files([image])
@@ -302,7 +277,7 @@ def test_move_files_keeps_sidecars_paired_with_renamed_photos(tmp_path: Path) ->
     destination = tmp_path / "aside"
     destination.mkdir()
     (destination / "IMG_1.JPG").write_bytes(b"someone else's")  # ours becomes "IMG_1 (2).JPG"
-    image = make_image(tmp_path / "shoot" / "IMG_1.JPG", fmt="JPEG")
+    image = write_record_image(tmp_path / "shoot" / "IMG_1.JPG", fmt="JPEG")
     own = write_sidecar(tmp_path / "shoot" / "IMG_1.JPG.xmp")
     shared = write_sidecar(tmp_path / "shoot" / "IMG_1.xmp", rating=1)
     before = contents([image.path, own, shared])
@@ -320,7 +295,7 @@ def test_move_files_keeps_sidecars_paired_with_renamed_photos(tmp_path: Path) ->
 
 @on_linux
 def test_undo_does_not_put_a_sidecar_over_a_new_file(trash_dir: Path, tmp_path: Path) -> None:
-    image = make_image(tmp_path / "a.png")
+    image = write_record_image(tmp_path / "a.png")
     sidecar = write_sidecar(tmp_path / "a.xmp")
     report = trash_files([image])
     write_sidecar(sidecar, rating=5)  # the editor made a new one meanwhile
@@ -350,9 +325,9 @@ class CrashAtSidecar(StoreJournal):
 @on_linux
 def test_an_interrupted_trash_finds_the_pending_sidecar(trash_dir: Path, tmp_path: Path) -> None:
     db = tmp_path / "library.sqlite3"
-    first = make_image(tmp_path / "a.png")
+    first = write_record_image(tmp_path / "a.png")
     sidecar = write_sidecar(tmp_path / "a.png.xmp")
-    second = make_image(tmp_path / "b.png", seed=1)
+    second = write_record_image(tmp_path / "b.png", seed=1)
     before = contents([first.path, sidecar, second.path])
     with open_store(db) as store, pytest.raises(Killed):
         trash_files([first, second], journal=CrashAtSidecar(store))
@@ -379,7 +354,7 @@ def test_an_interrupted_move_finds_the_sidecar_under_its_paired_name(tmp_path: P
     destination = tmp_path / "aside"
     destination.mkdir()
     (destination / "a.png").write_bytes(b"someone else's")
-    image = make_image(tmp_path / "shoot" / "a.png")
+    image = write_record_image(tmp_path / "shoot" / "a.png")
     sidecar = write_sidecar(tmp_path / "shoot" / "a.png.xmp")
     db = tmp_path / "library.sqlite3"
     with open_store(db) as store, pytest.raises(Killed):
@@ -396,7 +371,7 @@ def test_an_interrupted_move_finds_the_sidecar_under_its_paired_name(tmp_path: P
 def test_sidecar_rows_are_pending_before_the_first_move(
     trash_dir: Path, tmp_path: Path, store: HashStore
 ) -> None:
-    image = make_image(tmp_path / "a.png")
+    image = write_record_image(tmp_path / "a.png")
     sidecar = write_sidecar(tmp_path / "a.xmp")
     seen: list[list[tuple[Path, FileState]]] = []
 

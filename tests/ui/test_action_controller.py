@@ -16,22 +16,12 @@ from pytestqt.qtbot import QtBot
 from dedup_gui.core.actions import ActionReport, RestoreReport
 from dedup_gui.core.cancel import CancelToken
 from dedup_gui.core.digest import file_content_hash
-from dedup_gui.core.freedesktop_trash import home_trash_location
 from dedup_gui.core.model import HashSettings, ImageRecord
 from dedup_gui.core.store import open_store
 from dedup_gui.ui.action_controller import ActionController, ActionWorker
 from tests.core.images import write_photo
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="freedesktop Trash tests")
-
-
-@pytest.fixture
-def trash_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    trash = home_trash_location().trash_dir
-    assert "dedup-gui-test-xdg-" in str(trash)  # never the user's real Trash
-    # send2trash uses the home Trash for files on the same device as $HOME.
-    monkeypatch.setenv("HOME", str(tmp_path))
-    return trash
 
 
 def record_of(path: Path) -> ImageRecord:
