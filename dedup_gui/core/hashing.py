@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import imagehash
 import numpy as np
@@ -38,12 +39,23 @@ from dedup_gui.core.decoders import (
 from dedup_gui.core.decoders import MAX_PIXELS as MAX_PIXELS  # re-exported: tests, callers
 from dedup_gui.core.decoders import normalise_exif_date as normalise_exif_date
 from dedup_gui.core.errors import UnreadableImage
-from dedup_gui.core.model import FileInfo, HashAlgorithm, HashSettings, PhotoFacts, ProblemKind
+from dedup_gui.core.model import (
+    FileInfo,
+    HashAlgorithm,
+    HashSettings,
+    PhotoFacts,
+    ProblemKind,
+    ScanRequest,
+)
 from dedup_gui.core.orientation import upright
 from dedup_gui.core.photo_facts import read_facts
 from dedup_gui.core.turning import can_turn, turned_hashes
+from dedup_gui.core.workers import WorkerPool, default_worker_count
 
 log = logging.getLogger(__name__)
+
+A = TypeVar("A")
+R = TypeVar("R")
 
 # Crop-resistant hashing: imagehash segments a 300x300 greyscale copy. Only the largest segments
 # are kept, so a busy photo does not store (and compare) hundreds of segment hashes.
@@ -115,6 +127,23 @@ def configured_plugins(environ: Mapping[str, str] = os.environ) -> tuple[str, ..
         else:
             found.append(name)
     return tuple(found)
+
+
+def checking_pool(
+    fn: Callable[[A], R], request: ScanRequest, tasks: int, *, files_per_task: int = 1
+) -> WorkerPool[A, R]:
+    """A worker pool for decoding after hashing (same-pixels digests, turned checks).
+
+    Its workers load the same extra formats as the hashing workers; it has no more processes
+    than ``tasks``, and each task gets the per-file time limit for each file it decodes.
+    """
+    return WorkerPool(
+        fn,
+        workers=min(request.workers or default_worker_count(), tasks),
+        timeout_s=files_per_task * request.per_file_timeout_s,
+        initializer=load_plugins,
+        initargs=(configured_plugins(),),
+    )
 
 
 def load_plugins(modules: Sequence[str]) -> None:

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dedup_gui.core.cancel import CancelToken, NeverCancelled
-from dedup_gui.core.hashing import configured_plugins, load_plugins, pixel_digest
+from dedup_gui.core.hashing import checking_pool, pixel_digest
 from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation, ScanRequest, Turn
 from dedup_gui.core.store import HashStore
-from dedup_gui.core.workers import TaskFailed, WorkerPool, default_worker_count
+from dedup_gui.core.workers import TaskFailed
 
 # JPEGs are hashed from a reduced (draft) decode and other formats from a full one, so a lossless
 # PNG of a JPEG can hash up to 2 bits away from it although every pixel is equal.
@@ -85,15 +85,8 @@ def _compute_digests(
     paths_by_hash: dict[bytes, Path], request: ScanRequest, cancel: CancelToken
 ) -> dict[bytes, bytes]:
     hash_by_path = {path: content for content, path in paths_by_hash.items()}
-    workers = min(request.workers or default_worker_count(), len(hash_by_path))
     digests: dict[bytes, bytes] = {}
-    with WorkerPool(
-        pixel_digest,
-        workers=workers,
-        timeout_s=request.per_file_timeout_s,
-        initializer=load_plugins,  # the same extra formats the hashing workers decode
-        initargs=(configured_plugins(),),
-    ) as pool:
+    with checking_pool(pixel_digest, request, len(hash_by_path)) as pool:
         for path, outcome in pool.imap_unordered(iter(hash_by_path), cancel=cancel):
             if not isinstance(outcome, TaskFailed):
                 digests[hash_by_path[path]] = outcome

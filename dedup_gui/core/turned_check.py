@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dedup_gui.core.cancel import CancelToken, NeverCancelled
-from dedup_gui.core.hashing import configured_plugins, load_plugins
+from dedup_gui.core.hashing import checking_pool
 from dedup_gui.core.model import Group, GroupMember, ImageRecord, ScanRequest, Turn
 from dedup_gui.core.turning import inverse
 from dedup_gui.core.verify import ACCEPT, similarity, small_grey
-from dedup_gui.core.workers import TaskFailed, WorkerPool, default_worker_count
+from dedup_gui.core.workers import TaskFailed
 
 log = logging.getLogger(__name__)
 
@@ -150,15 +150,8 @@ def _score_all(
 ) -> dict[_Key, float]:
     """Scores by key; a pair that fails to decode has none."""
     key_of = {pair: key for key, pair in pairs.items()}
-    workers = min(request.workers or default_worker_count(), len(key_of))
     scores: dict[_Key, float] = {}
-    with WorkerPool(
-        score_turned,
-        workers=workers,
-        timeout_s=2 * request.per_file_timeout_s,  # two files decoded per task
-        initializer=load_plugins,  # the same extra formats the hashing workers decode
-        initargs=(configured_plugins(),),
-    ) as pool:
+    with checking_pool(score_turned, request, len(key_of), files_per_task=2) as pool:
         for pair, outcome in pool.imap_unordered(iter(key_of), cancel=cancel):
             if isinstance(outcome, TaskFailed):
                 log.warning(
