@@ -15,71 +15,40 @@ from dedup_gui.core.model import (
     GroupMember,
     ImageRecord,
     Relation,
-    ScanReport,
     ScanRequest,
     Turn,
     WalkOptions,
 )
-from dedup_gui.core.pipeline import run_scan
 from dedup_gui.core.scanning import FolderNotes, iter_image_files, walk_image_files
 from dedup_gui.core.store import open_store
-from tests.core.images import brighten, convert, write_photo
-
-
-def _library(root: Path) -> dict[str, Path]:
-    a = write_photo(root / "a.jpg", width=128, height=96, seed=1)
-    paths = {
-        "a": a,
-        "a_png": convert(a, root / "copies" / "a.png"),  # same pixels
-        "a_bright": brighten(a, root / "copies" / "a_bright.jpg", factor=1.2),
-        "b": write_photo(root / "b.jpg", width=128, height=96, seed=2),
-        "b_copy": root / "sub" / "b copy.jpg",
-    }
-    paths["b_copy"].parent.mkdir()
-    shutil.copyfile(paths["b"], paths["b_copy"])
-    return paths
-
-
-def _scan(root: Path, db: Path, **kwargs: object) -> ScanReport:
-    request = ScanRequest(roots=(root,), workers=1, **kwargs)  # type: ignore[arg-type]
-    with open_store(db) as store:
-        return run_scan(request, store)
-
-
-def _regrouped(root: Path, db: Path, **kwargs: object) -> ScanReport:
-    with open_store(db) as store:
-        store._conn.execute("DELETE FROM saved_groups")  # the reference answer: group again
-    return _scan(root, db, **kwargs)
+from tests.core.images import write_photo
+from tests.core.rescan_library import fail, regrouped, scan, write_library
 
 
 def test_an_unchanged_rescan_reuses_the_groups_and_they_equal_grouping_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lib = _library(tmp_path / "lib")
+    lib = write_library(tmp_path / "lib")
     db = tmp_path / "db.sqlite3"
-    first = _scan(tmp_path / "lib", db)
+    first = scan(tmp_path / "lib", db)
     assert first.groups and any(
         m.relation is Relation.SAME_PIXELS for g in first.groups for m in g.members
     )
     with monkeypatch.context() as patch:
-        patch.setattr(pipeline, "group_by_distance", _fail)
-        reused = _scan(tmp_path / "lib", db)
+        patch.setattr(pipeline, "group_by_distance", fail)
+        reused = scan(tmp_path / "lib", db)
     assert reused.groups == first.groups
     assert reused.stats.reused == first.stats.found and reused.stats.hashed == 0
-    assert _regrouped(tmp_path / "lib", db).groups == reused.groups
+    assert regrouped(tmp_path / "lib", db).groups == reused.groups
     assert lib["a"] in {m.record.path for g in reused.groups for m in g.members}
-
-
-def _fail(*_: object, **__: object) -> list[Group]:
-    raise AssertionError("grouped again")
 
 
 def test_sidecars_are_read_fresh_after_reuse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lib = _library(tmp_path / "lib")
+    lib = write_library(tmp_path / "lib")
     db = tmp_path / "db.sqlite3"
-    _scan(tmp_path / "lib", db)
+    scan(tmp_path / "lib", db)
     sidecar = lib["a"].with_name("a.jpg.xmp")
     sidecar.write_text(
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
@@ -88,12 +57,12 @@ def test_sidecars_are_read_fresh_after_reuse(
         "</rdf:RDF></x:xmpmeta>"
     )
     with monkeypatch.context() as patch:
-        patch.setattr(pipeline, "group_by_distance", _fail)
-        reused = _scan(tmp_path / "lib", db)
+        patch.setattr(pipeline, "group_by_distance", fail)
+        reused = scan(tmp_path / "lib", db)
     [member] = [m for g in reused.groups for m in g.members if m.record.path == lib["a"]]
     assert member.record.sidecars == (sidecar,)
     assert member.record.facts.rating == 4
-    assert _regrouped(tmp_path / "lib", db).groups == reused.groups
+    assert regrouped(tmp_path / "lib", db).groups == reused.groups
 
 
 @pytest.mark.parametrize(
@@ -101,9 +70,9 @@ def test_sidecars_are_read_fresh_after_reuse(
     ["touch a file", "delete a file", "add a file", "another threshold", "not duplicates"],
 )
 def test_any_change_of_an_input_groups_again(tmp_path: Path, change: str) -> None:
-    lib = _library(tmp_path / "lib")
+    lib = write_library(tmp_path / "lib")
     db = tmp_path / "db.sqlite3"
-    first = _scan(tmp_path / "lib", db)
+    first = scan(tmp_path / "lib", db)
     kwargs: dict[str, object] = {}
     if change == "touch a file":
         stat = lib["a_bright"].stat()
@@ -129,9 +98,9 @@ def test_any_change_of_an_input_groups_again(tmp_path: Path, change: str) -> Non
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipeline, "group_by_distance", counting)
-        again = _scan(tmp_path / "lib", db, **kwargs)
+        again = scan(tmp_path / "lib", db, **kwargs)
     assert calls == [1]
-    assert again.groups == _regrouped(tmp_path / "lib", db, **kwargs).groups
+    assert again.groups == regrouped(tmp_path / "lib", db, **kwargs).groups
     if change == "delete a file":
         with open_store(db) as store:  # forget_missing still ran
             assert lib["b_copy"] not in store.load_records(ScanRequest(roots=()).hashing)
@@ -142,16 +111,16 @@ def test_any_change_of_an_input_groups_again(tmp_path: Path, change: str) -> Non
 def test_a_deleted_bad_file_is_forgotten_by_a_reusing_scan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lib = _library(tmp_path / "lib")
+    lib = write_library(tmp_path / "lib")
     bad = tmp_path / "lib" / "bad.jpg"
     bad.write_bytes(b"not an image")
     db = tmp_path / "db.sqlite3"
-    _scan(tmp_path / "lib", db)
-    _scan(tmp_path / "lib", db)  # saves its groups (nothing changed since the first)
+    scan(tmp_path / "lib", db)
+    scan(tmp_path / "lib", db)  # saves its groups (nothing changed since the first)
     bad.unlink()
     with monkeypatch.context() as patch:
-        patch.setattr(pipeline, "group_by_distance", _fail)
-        report = _scan(tmp_path / "lib", db)
+        patch.setattr(pipeline, "group_by_distance", fail)
+        report = scan(tmp_path / "lib", db)
     assert report.problems == ()
     with open_store(db) as store:
         assert store.stats().problems == 0
@@ -159,9 +128,9 @@ def test_a_deleted_bad_file_is_forgotten_by_a_reusing_scan(
 
 
 def test_groups_are_not_saved_when_another_connection_wrote_meanwhile(tmp_path: Path) -> None:
-    _library(tmp_path / "lib")
+    write_library(tmp_path / "lib")
     db = tmp_path / "db.sqlite3"
-    _scan(tmp_path / "lib", db)
+    scan(tmp_path / "lib", db)
     request = ScanRequest(roots=(tmp_path / "lib",), workers=1)
     with open_store(db) as store, open_store(db) as other:
         store._conn.execute("DELETE FROM saved_groups")
@@ -175,9 +144,9 @@ def test_groups_are_not_saved_when_another_connection_wrote_meanwhile(tmp_path: 
 
 
 def test_the_generation_counts_changes_to_what_grouping_reads(tmp_path: Path) -> None:
-    lib = _library(tmp_path / "lib")
+    lib = write_library(tmp_path / "lib")
     db = tmp_path / "db.sqlite3"
-    _scan(tmp_path / "lib", db)
+    scan(tmp_path / "lib", db)
     with open_store(db) as store:
         steps = [
             lambda: store.add_not_duplicate(b"a" * 16, b"b" * 16),

@@ -26,54 +26,20 @@ from dedup_gui.core.model import (
 )
 from dedup_gui.core.pipeline import run_scan
 from dedup_gui.core.store import HashStore, open_store
-from tests.core.images import brighten, convert, write_photo
+from tests.core.rescan_library import fail, regrouped, scan, write_library
 
 _SINGLES = 8  # distinct photos: with the 5 grouped ones, groups hold 5 of 13 files (< half)
-
-
-def _sparse_library(root: Path) -> dict[str, Path]:
-    a = write_photo(root / "a.jpg", width=128, height=96, seed=1)
-    paths = {
-        "a": a,
-        "a_png": convert(a, root / "copies" / "a.png"),  # same pixels
-        "a_bright": brighten(a, root / "copies" / "a_bright.jpg", factor=1.2),
-        "b": write_photo(root / "b.jpg", width=128, height=96, seed=2),
-        "b_copy": root / "sub" / "b copy.jpg",
-    }
-    paths["b_copy"].parent.mkdir()
-    shutil.copyfile(paths["b"], paths["b_copy"])
-    for k in range(_SINGLES):
-        paths[f"single{k}"] = write_photo(
-            root / "singles" / f"s{k}.jpg", width=128, height=96, seed=100 + k
-        )
-    return paths
-
-
-def _scan(root: Path, db: Path, **kwargs: object) -> ScanReport:
-    request = ScanRequest(roots=(root,), workers=1, **kwargs)  # type: ignore[arg-type]
-    with open_store(db) as store:
-        return run_scan(request, store)
-
-
-def _regrouped(root: Path, db: Path) -> ScanReport:
-    with open_store(db) as store:
-        store._conn.execute("DELETE FROM saved_groups")  # the reference answer: group again
-    return _scan(root, db)
 
 
 def _members(report: ScanReport) -> set[Path]:
     return {m.record.path for g in report.groups for m in g.members}
 
 
-def _fail(*_: object, **__: object) -> list[Group]:
-    raise AssertionError("called")
-
-
 @pytest.fixture
 def scanned(tmp_path: Path) -> tuple[dict[str, Path], Path, ScanReport]:
-    lib = _sparse_library(tmp_path / "lib")
+    lib = write_library(tmp_path / "lib", singles=_SINGLES)
     db = tmp_path / "db.sqlite3"
-    first = _scan(tmp_path / "lib", db)
+    first = scan(tmp_path / "lib", db)
     assert len(_members(first)) == 5 and first.stats.found == 5 + _SINGLES  # singles stay so
     return lib, db, first
 
@@ -88,13 +54,13 @@ def test_the_same_walk_loads_nothing_but_members_and_equals_grouping_again(
 ) -> None:
     lib, db, first = scanned
     with monkeypatch.context() as patch:
-        patch.setattr(pipeline, "group_by_distance", _fail)
+        patch.setattr(pipeline, "group_by_distance", fail)
         for load in ("load_records", "load_file_stats", "load_problems"):
-            patch.setattr(HashStore, load, _fail)
-        reused = _scan(lib["a"].parent, db)
+            patch.setattr(HashStore, load, fail)
+        reused = scan(lib["a"].parent, db)
     assert reused.groups == first.groups
     assert reused.stats.reused == first.stats.found and reused.stats.hashed == 0
-    assert _regrouped(lib["a"].parent, db).groups == reused.groups
+    assert regrouped(lib["a"].parent, db).groups == reused.groups
 
 
 def test_a_sparse_rescan_loads_no_full_records_and_equals_grouping_again(
@@ -103,26 +69,26 @@ def test_a_sparse_rescan_loads_no_full_records_and_equals_grouping_again(
     lib, db, first = scanned
     _without_walk_digest(db)
     with monkeypatch.context() as patch:
-        patch.setattr(pipeline, "group_by_distance", _fail)
-        patch.setattr(HashStore, "load_records", _fail)  # the narrow load only
-        reused = _scan(lib["a"].parent, db)
+        patch.setattr(pipeline, "group_by_distance", fail)
+        patch.setattr(HashStore, "load_records", fail)  # the narrow load only
+        reused = scan(lib["a"].parent, db)
     assert reused.groups == first.groups
     assert reused.stats.reused == first.stats.found and reused.stats.hashed == 0
-    assert _regrouped(lib["a"].parent, db).groups == reused.groups
+    assert regrouped(lib["a"].parent, db).groups == reused.groups
 
 
 def test_no_walk_digest_is_saved_while_a_walked_file_is_bad(tmp_path: Path) -> None:
-    lib = _sparse_library(tmp_path / "lib")
+    lib = write_library(tmp_path / "lib", singles=_SINGLES)
     (tmp_path / "lib" / "bad.jpg").write_bytes(b"not an image")
     db = tmp_path / "db.sqlite3"
-    first = _scan(tmp_path / "lib", db)
-    again = _scan(tmp_path / "lib", db)  # reuses the groups (a remembered problem)...
+    first = scan(tmp_path / "lib", db)
+    again = scan(tmp_path / "lib", db)  # reuses the groups (a remembered problem)...
     assert again.groups == first.groups and again.problems == first.problems != ()
     with open_store(db) as store:
         [saved] = store._conn.execute("SELECT walk_digest FROM saved_groups").fetchall()
     assert saved == (None,)  # ...but through the narrow load, which finds the bad file
     (tmp_path / "lib" / "bad.jpg").unlink()
-    assert _scan(lib["a"].parent, db).problems == ()
+    assert scan(lib["a"].parent, db).problems == ()
 
 
 def test_the_full_load_gives_the_same_groups(
@@ -131,10 +97,10 @@ def test_the_full_load_gives_the_same_groups(
     lib, db, first = scanned
     _without_walk_digest(db)
     with monkeypatch.context() as patch:
-        patch.setattr(pipeline, "group_by_distance", _fail)
-        patch.setattr(HashStore, "load_file_stats", _fail)
+        patch.setattr(pipeline, "group_by_distance", fail)
+        patch.setattr(HashStore, "load_file_stats", fail)
         patch.setattr(pipeline, "_NARROW_BELOW", 0.0)  # groups are never "few": load it all
-        reused = _scan(lib["a"].parent, db)
+        reused = scan(lib["a"].parent, db)
     assert reused.groups == first.groups
 
 
@@ -151,8 +117,8 @@ def test_a_change_after_a_narrow_load_groups_again_from_full_records(
         lib["single3"].unlink()
     else:
         shutil.copyfile(lib["single3"], root / "single3 copy.jpg")
-    again = _scan(root, db)
-    assert again.groups == _regrouped(root, db).groups
+    again = scan(root, db)
+    assert again.groups == regrouped(root, db).groups
     assert (lib["single3"] in _members(again)) is (change == "add a copy")
     with open_store(db) as store:  # forget_missing held
         known = store.load_records(ScanRequest(roots=()).hashing)
@@ -183,7 +149,7 @@ def test_a_store_change_before_the_members_are_read_groups_again(
     other.close()
     assert _generation(db) != generation  # the decision was made during the scan
     assert report.groups != first.groups  # not the saved groups, read after the decision
-    assert report.groups == _regrouped(lib["a"].parent, db).groups
+    assert report.groups == regrouped(lib["a"].parent, db).groups
 
 
 def _generation(db: Path) -> int:
