@@ -80,20 +80,15 @@ def to_json(
     ``bytes_reclaimable`` leaves out the files in ``linked`` (``links.linked_paths``): trashing
     a hard-linked file frees nothing.
     """
-    rows = _member_rows(groups)
-    by_group: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_group.setdefault(row.pop("group"), []).append(row)
-        row.pop("kind")  # said once per group
     document: dict[str, Any] = {
         "groups": [
             {
                 "kind": group_kind(group).value,
-                "reference": members[0]["path"],
+                "reference": path_text(group.reference.record.path),
                 "bytes_reclaimable": reclaimable_bytes(group, linked),
-                "members": members,
+                "members": [_member_row(member) for member in group.members],
             }
-            for group, members in zip(groups, by_group.values(), strict=True)
+            for group in groups
         ],
         "problems": [
             {"path": path_text(p.path), "kind": p.kind.value, "detail": p.detail} for p in problems
