@@ -6,9 +6,8 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from dedup_gui.core.cancel import CancelToken
-from dedup_gui.core.hashing import HashResult, HashTask, hash_file, init_worker
+from dedup_gui.core.hashing import HashResult, HashTask, decoded_record, hash_file, init_worker
 from dedup_gui.core.model import (
-    NO_FACTS,
     FileInfo,
     ImageRecord,
     Problem,
@@ -88,28 +87,21 @@ def _hash_in_pool(
 
 
 def _record_from(scan: ScanState, info: FileInfo, result: HashResult) -> ImageRecord | None:
-    if result.perceptual_hash is None:
-        facts = scan.store.lookup_content(result.content_hash, scan.request.hashing)
-        if facts is None:
-            return None
-        width, height, fmt = facts.width, facts.height, facts.format
-        date_taken, perceptual = facts.date_taken, facts.perceptual_hash
-        photo_facts, turned = facts.facts, facts.turned
-    else:
-        assert result.width is not None and result.height is not None
-        width, height, fmt = result.width, result.height, result.format or "?"
-        date_taken, perceptual = result.date_taken, result.perceptual_hash
-        photo_facts, turned = result.facts or NO_FACTS, result.turned or b""
+    if result.perceptual_hash is not None:
+        return decoded_record(info, result)
+    facts = scan.store.lookup_content(result.content_hash, scan.request.hashing)
+    if facts is None:
+        return None
     return ImageRecord(
         path=info.path,
         size=info.size,
         mtime_ns=info.mtime_ns,
         content_hash=result.content_hash,
-        perceptual_hash=perceptual,
-        width=width,
-        height=height,
-        format=fmt,
-        date_taken=date_taken,
-        facts=photo_facts,
-        turned=turned,
+        perceptual_hash=facts.perceptual_hash,
+        width=facts.width,
+        height=facts.height,
+        format=facts.format,
+        date_taken=facts.date_taken,
+        facts=facts.facts,
+        turned=facts.turned,
     )

@@ -40,9 +40,11 @@ from dedup_gui.core.decoders import MAX_PIXELS as MAX_PIXELS  # re-exported: tes
 from dedup_gui.core.decoders import normalise_exif_date as normalise_exif_date
 from dedup_gui.core.errors import UnreadableImage
 from dedup_gui.core.model import (
+    NO_FACTS,
     FileInfo,
     HashAlgorithm,
     HashSettings,
+    ImageRecord,
     PhotoFacts,
     ProblemKind,
     ScanRequest,
@@ -89,6 +91,25 @@ class HashResult:
     date_taken: str | None  # "YYYY-MM-DD HH:MM:SS"
     facts: PhotoFacts | None = None
     turned: bytes | None = None  # see ImageRecord.turned
+
+
+def decoded_record(info: FileInfo, result: HashResult) -> ImageRecord:
+    """The record of a file whose pixels ``hash_file`` decoded (every field of ``result`` set)."""
+    assert result.perceptual_hash is not None
+    assert result.width is not None and result.height is not None
+    return ImageRecord(
+        path=info.path,
+        size=info.size,
+        mtime_ns=info.mtime_ns,
+        content_hash=result.content_hash,
+        perceptual_hash=result.perceptual_hash,
+        width=result.width,
+        height=result.height,
+        format=result.format or "?",
+        date_taken=result.date_taken,
+        facts=result.facts or NO_FACTS,
+        turned=result.turned or b"",
+    )
 
 
 def init_worker(known_contents: frozenset[bytes], plugins: Sequence[str] = ()) -> None:

@@ -20,16 +20,15 @@ from dedup_gui.core.cancel import CancelToken, NeverCancelled, ProgressThrottle
 from dedup_gui.core.grouping import make_group
 from dedup_gui.core.hamming import HashIndex
 from dedup_gui.core.hashing import (
-    HashResult,
     HashTask,
     configured_plugins,
+    decoded_record,
     hash_bytes,
     hash_file,
     init_worker,
     segment_bytes,
 )
 from dedup_gui.core.model import (
-    NO_FACTS,
     FileInfo,
     Group,
     HashSettings,
@@ -314,28 +313,9 @@ def hash_photos(
             if isinstance(outcome, TaskFailed):
                 problems.append(Problem(task.info.path, outcome.kind, outcome.detail))
             else:
-                by_path[task.info.path] = _record(task.info, outcome)
+                by_path[task.info.path] = decoded_record(task.info, outcome)  # nothing was known
             throttle((done, len(infos)), force=done == len(infos))
     return [by_path[i.path] for i in infos if i.path in by_path], problems
-
-
-def _record(info: FileInfo, result: HashResult) -> ImageRecord:
-    # Nothing was known to the workers, so every photo was decoded.
-    assert result.perceptual_hash is not None
-    assert result.width is not None and result.height is not None
-    return ImageRecord(
-        path=info.path,
-        size=info.size,
-        mtime_ns=info.mtime_ns,
-        content_hash=result.content_hash,
-        perceptual_hash=result.perceptual_hash,
-        width=result.width,
-        height=result.height,
-        format=result.format or "?",
-        date_taken=result.date_taken,
-        facts=result.facts or NO_FACTS,
-        turned=result.turned or b"",
-    )
 
 
 def _not_photos(
