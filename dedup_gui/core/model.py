@@ -57,6 +57,7 @@ class ScanRequest:
     workers: int | None = None  # decoding processes; None means one per core
     per_file_timeout_s: float = 60.0  # a decoder that hangs longer costs that one file
     match_turned: bool = True  # also group copies rotated by 90/180/270 degrees or mirrored
+    match_crops: bool = True  # also group cropped, watermarked and captioned copies (checked)
     pairs_as_duplicates: bool = False  # a RAW and its same-named JPEG may be marked duplicates
 
 
@@ -111,6 +112,10 @@ class ImageRecord:
     # mirrored copies: entries of one Turn byte + one perceptual hash (see core/turning.py).
     # Empty when not computed (e.g. crop-resistant hashes).
     turned: bytes = b""
+    # Hashes of the centred windows of the upright picture (core/crop_ladder.py), for matching
+    # cropped, watermarked and captioned copies: one perceptual hash per rung, concatenated.
+    # Empty when not computed (multi-hash algorithms, colorhash).
+    ladder: bytes = b""
     sidecars: tuple[Path, ...] = ()  # .xmp files that belong to this image (move with it)
 
     @property
@@ -156,6 +161,7 @@ class GroupMember:
     distance: int  # Hamming distance of perceptual hashes to the reference; 0 for the reference
     turn: Turn = Turn.NONE  # this member is the reference turned this way
     partner: Path | None = None  # its RAW or JPEG of the same shot, when in the same group
+    cropped: bool = False  # matched through a centred window: one may be a crop of the other
 
 
 @dataclass(frozen=True, slots=True)
