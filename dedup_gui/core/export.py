@@ -23,6 +23,7 @@ CSV_COLUMNS = (
     "relation",
     "distance",
     "turn",
+    "cropped",
     "partner",
     "path",
     "size",
@@ -55,6 +56,7 @@ def _member_row(member: GroupMember) -> dict[str, Any]:
         "relation": member.relation.value,
         "distance": member.distance,
         "turn": member.turn.name.lower(),  # "none", "rotated_90", "mirrored", ...
+        "cropped": member.cropped,  # a crop, or a caption or watermark, checked in detail
         "partner": None if member.partner is None else path_text(member.partner),
         "path": path_text(record.path),
         "size": record.size,

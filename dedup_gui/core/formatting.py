@@ -72,7 +72,8 @@ def describe_relation(member: GroupMember, hash_bits: int) -> str:
             distance into a percentage.
 
     Returns:
-        "best copy", "exact copy", "same pixels", or e.g. "98 % similar (distance 1)".
+        "best copy", "exact copy", "same pixels", "cropped, or with a caption or watermark",
+        or e.g. "98 % similar (distance 1)".
     """
     if member.relation is Relation.REFERENCE:
         return "best copy"
@@ -80,6 +81,9 @@ def describe_relation(member: GroupMember, hash_bits: int) -> str:
         return "exact copy"
     if member.relation is Relation.SAME_PIXELS:
         return "same pixels"
+    if member.cropped:
+        # Its distance is to a window of the other picture, not to the whole: no percentage.
+        return "cropped, or with a caption or watermark"
     if member.distance == 0:
         return "looks identical (distance 0)"
     percent = similarity_percent(member.distance, hash_bits)

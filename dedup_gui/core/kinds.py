@@ -38,7 +38,9 @@ def group_kind(group: Group, *, hash_bits: int | None = None) -> GroupKind:
     are never "exact" copies of each other, and a copy of either is a copy of the shot.
 
     - EXACT: every other shot is the same bytes or the same pixels as the reference's shot.
-    - SIMILAR: the group looks like different shots: two members have different EXIF dates
+    - SIMILAR: some member is a crop of the reference or the reference of it, or has a caption
+      or watermark (``cropped``): an edit someone made, which may be the copy they want; or
+      the group looks like different shots: two members have different EXIF dates
       taken (a copy keeps the date or has none; a burst is seconds apart; dates have whole
       seconds, so frames of one second fall to the next test), or some shot is further than
       ``SAME_PICTURE_MAX_DISTANCE`` from the reference. An edit that moved the date (a time
@@ -57,6 +59,8 @@ def group_kind(group: Group, *, hash_bits: int | None = None) -> GroupKind:
     shots = _shots(group)
     if len(shots) > 1 and all(_is_exact_shot(shot, shots[0]) for shot in shots[1:]):
         return GroupKind.EXACT
+    if any(m.cropped for m in group.members):
+        return GroupKind.SIMILAR
     dates = {m.record.date_taken for m in group.members if m.record.date_taken}
     if len(dates) > 1:
         return GroupKind.SIMILAR

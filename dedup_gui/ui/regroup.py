@@ -16,7 +16,8 @@ def regroup(group: Group, kept: Sequence[GroupMember]) -> Group:
     If the reference was kept nothing but membership changes. Otherwise the best remaining
     copy (``best_first_key``) becomes the reference: members with its bytes are EXACT, members
     that had the same pixels as the old reference have the same pixels as the new one, the rest
-    are NEAR at their Hamming distance to it; turns become turns relative to it. A partner
+    are NEAR at their Hamming distance to it; turns become turns relative to it; a member is
+    cropped (a crop, caption or watermark) relative to it if it or the new reference was. A partner
     (RAW+JPEG) that is no longer in the group is forgotten.
     """
     paths = {m.record.path for m in kept}
@@ -38,8 +39,11 @@ def regroup(group: Group, kept: Sequence[GroupMember]) -> Group:
         elif member.relation in same_pixels_as_old and new_ref.relation in same_pixels_as_old:
             relation, distance = Relation.SAME_PIXELS, 0
         else:
-            relation, distance = Relation.NEAR, _hamming(member, new_ref, turned=turn != Turn.NONE)
-        others.append(GroupMember(member.record, relation, distance, turn, member.partner))
+            # Through a crop, the whole hashes do not compare: the triangle bound, as for turns.
+            indirect = turn != Turn.NONE or member.cropped or new_ref.cropped
+            relation, distance = Relation.NEAR, _hamming(member, new_ref, turned=indirect)
+        cropped = relation is Relation.NEAR and (member.cropped or new_ref.cropped)
+        others.append(GroupMember(member.record, relation, distance, turn, member.partner, cropped))
     others.sort(
         key=lambda m: (m.relation is not Relation.EXACT, m.distance, best_first_key(m.record))
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -89,6 +90,11 @@ def _member(relation: Relation, distance: int) -> GroupMember:
 )
 def test_describe_relation(relation: Relation, distance: int, text: str) -> None:
     assert describe_relation(_member(relation, distance), 64) == text
+
+
+def test_a_crop_is_described_without_a_percentage() -> None:
+    member = dataclasses.replace(_member(Relation.NEAR, 2), cropped=True)
+    assert describe_relation(member, 64) == "cropped, or with a caption or watermark"
 
 
 def test_similarity_never_reads_100_unless_identical() -> None:

@@ -78,6 +78,14 @@ def test_distance_limit(distance: int, expected: GroupKind) -> None:
     assert group_kind(g) is expected
 
 
+def test_a_crop_makes_the_group_similar_however_near() -> None:
+    # A crop, caption or watermark is an edit someone made: shown, not pre-marked for trash.
+    crop = GroupMember(rec("/a/x_crop.jpg", content=2), NEAR, 0, cropped=True)
+    g = Group((member(rec("/a/x.jpg", content=1), REF), crop))
+    assert group_kind(g) is GroupKind.SIMILAR
+    assert group_kind(Group((g.members[0], member(crop.record, NEAR, 0)))) is GroupKind.SAME_PICTURE
+
+
 @pytest.mark.parametrize(
     ("other_date", "expected"),
     [

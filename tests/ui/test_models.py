@@ -144,6 +144,37 @@ def test_removing_the_reference_promotes_the_best_copy(
     ]
 
 
+def test_a_crop_stays_a_crop_when_the_reference_goes(
+    loader: ThumbnailLoader, decisions: Decisions
+) -> None:
+    # The whole hashes of a crop and its picture do not compare bit by bit: the new distance
+    # is the triangle bound, and "cropped" passes to whatever the crop is now compared with.
+    big = rec("/p/big.jpg", size=900, phash=bytes.fromhex("0000000000000001"))
+    crop = rec("/p/crop.jpg", size=300, wh=(90, 72), phash=bytes.fromhex("ffff000000000000"))
+    near = rec("/p/near.jpg", size=700, phash=bytes.fromhex("0000000000000007"))
+    cropped = GroupMember(crop, Relation.NEAR, 2, cropped=True)
+    model = GroupListModel(decisions, loader)
+    model.set_groups(
+        [
+            Group(
+                (
+                    GroupMember(rec("/p/ref.jpg", size=1000), Relation.REFERENCE, 0),
+                    GroupMember(big, Relation.NEAR, 1),
+                    GroupMember(near, Relation.NEAR, 3),
+                    cropped,
+                )
+            )
+        ]
+    )
+    model.remove_paths({Path("/p/ref.jpg")})
+    members = model.group_at(0).members
+    assert [(m.record.path.name, m.distance, m.cropped) for m in members] == [
+        ("big.jpg", 0, False),
+        ("near.jpg", 2, False),
+        ("crop.jpg", 3, True),  # 2 to the old reference + 1 from it to big.jpg
+    ]
+
+
 def test_many_scattered_removals_reset_the_model(
     qtmodeltester: ModelTester, loader: ThumbnailLoader, decisions: Decisions
 ) -> None:
