@@ -124,6 +124,11 @@ def add_library_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not match copies rotated by 90/180/270 degrees or mirrored",
     )
+    parser.add_argument(
+        "--no-crops",
+        action="store_true",
+        help="do not match cropped, captioned or watermarked copies",
+    )
     parser.add_argument("-o", "--output", type=Path, help="write the result to this file")
 
 
@@ -155,6 +160,7 @@ def _scan_main(args: list[str]) -> int:
         workers=options.workers,
         per_file_timeout_s=options.timeout,
         match_turned=not options.no_turned,
+        match_crops=not options.no_crops,
         pairs_as_duplicates=options.pairs_as_duplicates,
     )
     logging.basicConfig(level=logging.WARNING, format="dedup-gui: %(message)s")

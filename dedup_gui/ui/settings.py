@@ -214,6 +214,13 @@ class Settings:
     def set_match_turned(self, value: bool) -> None:
         self._q.setValue("scan/match_turned", value)
 
+    def match_crops(self) -> bool:
+        """Also group cropped, captioned and watermarked copies (checked in detail)."""
+        return self._bool("scan/match_crops", _SCAN_DEFAULTS.match_crops)
+
+    def set_match_crops(self, value: bool) -> None:
+        self._q.setValue("scan/match_crops", value)
+
     def pairs_as_duplicates(self) -> bool:
         """A RAW file and its same-named JPEG may be marked as duplicates of each other."""
         return self._bool("scan/pairs_as_duplicates", _SCAN_DEFAULTS.pairs_as_duplicates)
@@ -238,6 +245,7 @@ class Settings:
             walk=self.walk_options(entries),
             max_distance=int(self.similarity()),
             match_turned=self.match_turned(),
+            match_crops=self.match_crops(),
             pairs_as_duplicates=self.pairs_as_duplicates(),
         )
 

@@ -93,6 +93,12 @@ class SettingsDialog(QDialog):
             "that lost its orientation)"
         )
         self.match_turned.setChecked(self._settings.match_turned())
+        self.match_crops = QCheckBox("Match cropped copies and copies with a caption or watermark")
+        self.match_crops.setToolTip(
+            "Also find copies with a little cut off the edges, or with text or a logo added; "
+            "each one is compared in detail, so different shots of one scene are not matched"
+        )
+        self.match_crops.setChecked(self._settings.match_crops())
         self.pairs_as_duplicates = QCheckBox("Treat RAW+JPEG pairs as duplicates")
         self.pairs_as_duplicates.setToolTip(
             "A RAW file and the JPEG the camera saved with it are normally kept together; "
@@ -102,6 +108,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.include_hidden)
         form.addRow(self.follow_symlinks)
         form.addRow(self.match_turned)
+        form.addRow(self.match_crops)
         form.addRow(self.pairs_as_duplicates)
         form.addRow("Skip files smaller than", self.min_size_kb)
         form.addRow(self.auto_mark)
@@ -262,6 +269,7 @@ class SettingsDialog(QDialog):
         self._settings.set_min_size_bytes(self.min_size_kb.value() * 1000)
         self._settings.set_auto_mark(self.auto_mark.isChecked())
         self._settings.set_match_turned(self.match_turned.isChecked())
+        self._settings.set_match_crops(self.match_crops.isChecked())
         self._settings.set_pairs_as_duplicates(self.pairs_as_duplicates.isChecked())
         self._settings.set_prefer_raw(self.prefer_raw.isChecked())
         self._settings.set_prefer_edited(self.prefer_edited.isChecked())

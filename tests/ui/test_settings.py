@@ -174,9 +174,14 @@ def test_preferences_dialog_saves_options_and_forgets_decisions(
 def test_photographer_switches_reach_scan_request_and_keep_rule(ini: Path) -> None:
     settings = _open(ini)
     request, rule = settings.scan_request([]), settings.keep_rule([])
-    assert (request.match_turned, request.pairs_as_duplicates) == (True, False)
+    assert (request.match_turned, request.match_crops, request.pairs_as_duplicates) == (
+        True,
+        True,
+        False,
+    )
     assert rule == KeepRule()  # defaults are core's: one source for app and CLI
     settings.set_match_turned(False)
+    settings.set_match_crops(False)
     settings.set_pairs_as_duplicates(True)
     settings.set_prefer_raw(True)
     settings.set_prefer_edited(True)
@@ -187,7 +192,11 @@ def test_photographer_switches_reach_scan_request_and_keep_rule(ini: Path) -> No
 
     again = _open(ini)
     request = again.scan_request([FolderEntry(Path("/p"), is_protected=True)])
-    assert (request.match_turned, request.pairs_as_duplicates) == (False, True)
+    assert (request.match_turned, request.match_crops, request.pairs_as_duplicates) == (
+        False,
+        False,
+        True,
+    )
     assert again.keep_rule([FolderEntry(Path("/p"), is_protected=True)]) == KeepRule(
         protected_roots=(Path("/p"),),
         preferred_folders=(Path("/photos/best"), odd),
@@ -215,5 +224,5 @@ def test_upgrade_from_version_1_keeps_old_values(ini: Path) -> None:
     # Version 1 kept the copy with the most pixels: written down as the new switch, on.
     assert settings.qsettings.value("keep/prefer_resolution") in (True, "true")
     assert settings.keep_rule([]).prefer_resolution is True
-    assert settings.match_turned() is True
+    assert settings.match_turned() is True and settings.match_crops() is True
     assert settings.pairs_as_duplicates() is False
