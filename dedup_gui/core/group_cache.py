@@ -24,12 +24,13 @@ from dedup_gui.core.scanning import WalkedFile
 
 # Bump when grouping, labelling or pairing would give other groups for the same records, so
 # groups saved by an older version are not reused (the app's version is in the key too).
-_FORMAT = 2
+_FORMAT = 3  # 3: members record whether they matched through a crop-ladder window
 
 _RELATIONS = tuple(Relation)
 _RELATION_CODE = {relation: code for code, relation in enumerate(_RELATIONS)}
 _TURNS = tuple(Turn)  # by value
-_COLUMNS = 5  # per member: position, relation, distance, turn, partner position (or -1)
+# Per member: position, relation, distance, turn, partner position (or -1), cropped (0 or 1).
+_COLUMNS = 6
 
 
 def request_key(request: ScanRequest) -> bytes:
@@ -50,6 +51,7 @@ def request_key(request: ScanRequest) -> bytes:
         request.hashing.key,
         request.max_distance,
         request.match_turned,
+        request.match_crops,
         request.pairs_as_duplicates,
     )
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
@@ -70,7 +72,7 @@ def walk_digest(walked: Sequence[WalkedFile]) -> bytes:
 def encode_groups(groups: Sequence[Group], position: Callable[[ImageRecord], int]) -> bytes:
     """``groups`` as rows of small integers; ``position`` gives a record's place in the scan."""
     sizes = np.array([len(group.members) for group in groups], dtype=np.int64)
-    rows: list[tuple[int, int, int, int, int]] = []
+    rows: list[tuple[int, int, int, int, int, int]] = []
     for group in groups:
         # A partner is always a member of the same group (pairs.apply_pairs).
         has_pair = any(m.partner is not None for m in group.members)
@@ -78,9 +80,8 @@ def encode_groups(groups: Sequence[Group], position: Callable[[ImageRecord], int
         for member in group.members:
             partner = -1 if member.partner is None else position(by_path[member.partner])
             relation = _RELATION_CODE[member.relation]
-            rows.append(
-                (position(member.record), relation, member.distance, member.turn.value, partner)
-            )
+            at, turn, cropped = position(member.record), member.turn.value, int(member.cropped)
+            rows.append((at, relation, member.distance, turn, partner, cropped))
     table = np.array(rows, dtype=np.int64).reshape(-1, _COLUMNS)
     return np.int64(len(sizes)).tobytes() + sizes.tobytes() + table.tobytes()
 
@@ -133,7 +134,7 @@ def decode_groups(blob: bytes, record_at: Callable[[int], ImageRecord]) -> list[
     for size in sizes:
         members = []
         for k in range(start, start + size * _COLUMNS, _COLUMNS):
-            at, relation, distance, turn, partner = flat[k : k + _COLUMNS]
+            at, relation, distance, turn, partner, cropped = flat[k : k + _COLUMNS]
             members.append(
                 member(
                     records[at],
@@ -141,6 +142,7 @@ def decode_groups(blob: bytes, record_at: Callable[[int], ImageRecord]) -> list[
                     distance,
                     _TURNS[turn],
                     None if partner < 0 else records[partner].path,
+                    cropped == 1,
                 )
             )
         groups.append(Group(tuple(members)))
@@ -148,20 +150,26 @@ def decode_groups(blob: bytes, record_at: Callable[[int], ImageRecord]) -> list[
     return groups
 
 
-_MEMBER_FIELDS = ("record", "relation", "distance", "turn", "partner")
+_MEMBER_FIELDS = ("record", "relation", "distance", "turn", "partner", "cropped")
+_MakeMember = Callable[[ImageRecord, Relation, int, Turn, Path | None, bool], GroupMember]
 
 
-def _member_maker() -> Callable[[ImageRecord, Relation, int, Turn, Path | None], GroupMember]:
+def _member_maker() -> _MakeMember:
     """``GroupMember``, or the same built by its slots while its fields are the ones this knows
     (core/frozen.py): a reused scan builds one per member, 100,000 in the worst case."""
     setters = slot_setters(GroupMember, _MEMBER_FIELDS)
     if setters is None:
         return GroupMember
-    set_record, set_relation, set_distance, set_turn, set_partner = setters
+    set_record, set_relation, set_distance, set_turn, set_partner, set_cropped = setters
     new = object.__new__
 
     def member(
-        record: ImageRecord, relation: Relation, distance: int, turn: Turn, partner: Path | None
+        record: ImageRecord,
+        relation: Relation,
+        distance: int,
+        turn: Turn,
+        partner: Path | None,
+        cropped: bool,
     ) -> GroupMember:
         made: GroupMember = new(GroupMember)
         set_record(made, record)
@@ -169,6 +177,7 @@ def _member_maker() -> Callable[[ImageRecord, Relation, int, Turn, Path | None],
         set_distance(made, distance)
         set_turn(made, turn)
         set_partner(made, partner)
+        set_cropped(made, cropped)
         return made
 
     return member

@@ -104,4 +104,5 @@ def _record_from(scan: ScanState, info: FileInfo, result: HashResult) -> ImageRe
         date_taken=facts.date_taken,
         facts=facts.facts,
         turned=facts.turned,
+        ladder=facts.ladder,
     )

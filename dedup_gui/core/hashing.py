@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import importlib.util
 import logging
+import math
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from dedup_gui.core import digest
+from dedup_gui.core.crop_ladder import RUNGS, can_ladder, ladder_hashes
 from dedup_gui.core.decoders import (
     DECODE_ERRORS,
     as_unreadable,
@@ -91,6 +93,7 @@ class HashResult:
     date_taken: str | None  # "YYYY-MM-DD HH:MM:SS"
     facts: PhotoFacts | None = None
     turned: bytes | None = None  # see ImageRecord.turned
+    ladder: bytes | None = None  # see ImageRecord.ladder
 
 
 def decoded_record(info: FileInfo, result: HashResult) -> ImageRecord:
@@ -109,6 +112,7 @@ def decoded_record(info: FileInfo, result: HashResult) -> ImageRecord:
         date_taken=result.date_taken,
         facts=result.facts or NO_FACTS,
         turned=result.turned or b"",
+        ladder=result.ladder or b"",
     )
 
 
@@ -215,7 +219,23 @@ def segment_bytes(settings: HashSettings) -> int | None:
 
 
 def _working_px(settings: HashSettings) -> int:
-    """Smallest side worth decoding: twice what the algorithm resizes to, so its final
+    """Smallest side worth decoding: ``_hash_px``, raised so that the smallest crop-ladder
+    window (70 %) has that many pixels too, as much to average as the whole picture.
+
+    Measured on the accuracy corpus (512 px JPEGs, which libjpeg would otherwise decode at
+    64 px): at 92 px (pHash 8) the ladder finds crop_10 and crop_5 copies as often as the
+    prototype's 256 px decode did (benchmarks/RESULTS-crop.md); at 64 px one more crop_10 was
+    missed. It changes only JPEGs (and HEIF, RAW previews) under about 740 px a side: bigger
+    ones decode at 1/8 to more than this anyway, and other formats are only box-reduced.
+    """
+    px = _hash_px(settings)
+    if can_ladder(settings.algorithm):
+        return math.ceil(px / min(RUNGS))
+    return px
+
+
+def _hash_px(settings: HashSettings) -> int:
+    """Smallest side worth hashing: twice what the algorithm resizes to, so its final
     Lanczos resize still has pixels to average (crop-resistant: its 300 px segmentation)."""
     size = settings.hash_size
     algorithm = settings.algorithm
@@ -264,6 +284,7 @@ def hash_file(task: HashTask) -> HashResult:
         opened.date_taken,
         facts,
         _turned_hashes(small, task.settings),
+        _ladder_hashes(small, task.settings),
     )
 
 
@@ -272,6 +293,13 @@ def _turned_hashes(small: Image.Image, settings: HashSettings) -> bytes:
     if not can_turn(settings.algorithm):
         return b""
     return turned_hashes(small, lambda img: _perceptual_hash(img, settings))
+
+
+def _ladder_hashes(small: Image.Image, settings: HashSettings) -> bytes:
+    """Hashes of the centred windows of the upright picture, for cropped and captioned copies."""
+    if not can_ladder(settings.algorithm):
+        return b""
+    return ladder_hashes(small, lambda img: _perceptual_hash(img, settings))
 
 
 def _read(path: Path, listed: FileInfo | None = None) -> bytes:
@@ -312,9 +340,9 @@ def _decode_small(img: Image.Image, settings: HashSettings) -> Image.Image:
         img.draft(mode, (px, px))
     img.load()
     flat = _flatten(img, mode)
-    # A box reduce down to just ``px`` shifted pHash bits (up to 4 of 64 measured), so keep
-    # twice that; JPEGs scaled by draft() are usually small enough already.
-    factor = min(flat.width, flat.height) // (2 * px)
+    # A box reduce down to just ``_hash_px`` shifted pHash bits (up to 4 of 64 measured), so
+    # keep twice that (more than ``px`` too); JPEGs scaled by draft() are usually small enough.
+    factor = min(flat.width, flat.height) // (2 * _hash_px(settings))
     return flat.reduce(factor) if factor >= 2 else flat
 
 

@@ -79,6 +79,7 @@ class ContentFacts:
     perceptual_hash: bytes
     facts: PhotoFacts = NO_FACTS
     turned: bytes = b""
+    ladder: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,11 +170,15 @@ class HashStore(JournalTables, RescanTables):
 
     @guarded
     def known_contents(self, settings: HashSettings) -> frozenset[bytes]:
-        """Content hashes that already have a perceptual hash for ``settings``."""
+        """Content hashes that already have a perceptual hash for ``settings``.
+
+        Contents hashed by an older version (no facts, turned hashes or crop ladder yet) are
+        left out, so they are decoded again.
+        """
         rows = self._conn.execute(
             """SELECT c.content_hash FROM perceptual p JOIN contents c ON c.id = p.content_id
                JOIN facts ON facts.content_id = c.id
-               WHERE p.settings_key = ? AND p.turned IS NOT NULL""",
+               WHERE p.settings_key = ? AND p.turned IS NOT NULL AND p.ladder IS NOT NULL""",
             (settings.key,),
         )
         return frozenset(content_hash for (content_hash,) in rows)
@@ -182,21 +187,20 @@ class HashStore(JournalTables, RescanTables):
     def lookup_content(self, content_hash: bytes, settings: HashSettings) -> ContentFacts | None:
         """Facts of one content, or None unless it has a perceptual hash for ``settings``."""
         row = self._conn.execute(
-            """SELECT c.width, c.height, c.format, c.date_taken, p.hash, p.turned,
+            """SELECT c.width, c.height, c.format, c.date_taken, p.hash, p.turned, p.ladder,
                       camera, lens, iso, exposure_s, f_number, focal_mm, has_gps,
                       colour_profile, rating, label, has_xmp
                 FROM contents c JOIN perceptual p ON p.content_id = c.id AND p.settings_key = ?
-                     AND p.turned IS NOT NULL
+                     AND p.turned IS NOT NULL AND p.ladder IS NOT NULL
                 JOIN facts ON facts.content_id = c.id
                 WHERE c.content_hash = ?""",
             (settings.key, content_hash),
         ).fetchone()
         if row is None:
             return None
-        width, height, fmt, date_taken, perceptual, turned = row[:6]
-        return ContentFacts(
-            width, height, fmt, date_taken, perceptual, facts_from_columns(row[6:]), turned
-        )
+        width, height, fmt, date_taken, perceptual, turned, ladder = row[:7]
+        facts = facts_from_columns(row[7:])
+        return ContentFacts(width, height, fmt, date_taken, perceptual, facts, turned, ladder)
 
     @guarded
     def put_records(self, records: Sequence[ImageRecord], settings: HashSettings) -> None:
@@ -229,11 +233,11 @@ class HashStore(JournalTables, RescanTables):
                 [(r.content_hash, *_fact_values(r.facts)) for r in records],
             )
             self._conn.executemany(
-                """INSERT INTO perceptual (content_id, settings_key, hash, turned)
-                   VALUES ((SELECT id FROM contents WHERE content_hash = ?), ?, ?, ?)
+                """INSERT INTO perceptual (content_id, settings_key, hash, turned, ladder)
+                   VALUES ((SELECT id FROM contents WHERE content_hash = ?), ?, ?, ?, ?)
                    ON CONFLICT (content_id, settings_key) DO UPDATE SET hash = excluded.hash,
-                       turned = excluded.turned""",
-                [(r.content_hash, key, r.perceptual_hash, r.turned) for r in records],
+                       turned = excluded.turned, ladder = excluded.ladder""",
+                [(r.content_hash, key, r.perceptual_hash, r.turned, r.ladder) for r in records],
             )
             self._conn.executemany(
                 """INSERT INTO files (path, size, mtime_ns, content_id)

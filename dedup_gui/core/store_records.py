@@ -11,16 +11,17 @@ from dedup_gui.core.gc_pause import gc_paused
 from dedup_gui.core.model import NO_FACTS, ImageRecord, PhotoFacts
 
 # (path, size, mtime_ns, file id, content_hash, perceptual_hash, width, height, format,
-#  date_taken, turned, *the PhotoFacts fields); the first four alone in a file-stats row.
+#  date_taken, turned, ladder, *the PhotoFacts fields); the first four alone in a file-stats
+#  row. NULL ``turned`` or ``ladder``: hashed by an older version, so not a record yet.
 _RecordRow = tuple[Any, ...]
 _RECORD_COLUMNS = """f.size, f.mtime_ns, f.id, c.content_hash, p.hash,
-                     c.width, c.height, c.format, c.date_taken, p.turned,
+                     c.width, c.height, c.format, c.date_taken, p.turned, p.ladder,
                      camera, lens, iso, exposure_s, f_number, focal_mm, has_gps,
                      colour_profile, rating, label, has_xmp
                      FROM files f
                      JOIN contents c ON c.id = f.content_id
                      JOIN perceptual p ON p.content_id = f.content_id AND p.settings_key = ?
-                          AND p.turned IS NOT NULL
+                          AND p.turned IS NOT NULL AND p.ladder IS NOT NULL
                      JOIN facts ON facts.content_id = f.content_id"""
 RECORD_SELECT = "SELECT f.path, " + _RECORD_COLUMNS
 # Group members by file id: their paths are known already (NULL spares a bytes object each).
@@ -31,13 +32,14 @@ MEMBER_SELECT = (
 # EXISTS tests are cheaper than the joins (each table has one row per key at most).
 FILE_STATS_SELECT = """SELECT f.path, f.size, f.mtime_ns, f.id FROM files f
                         WHERE EXISTS (SELECT 1 FROM perceptual p WHERE p.content_id = f.content_id
-                                      AND p.settings_key = ? AND p.turned IS NOT NULL)
+                                      AND p.settings_key = ? AND p.turned IS NOT NULL
+                                      AND p.ladder IS NOT NULL)
                         AND EXISTS (SELECT 1 FROM facts WHERE facts.content_id = f.content_id)"""
 
 
 def _record_by_init(path: Path, row: _RecordRow) -> ImageRecord:
     """An ImageRecord from a ``RECORD_SELECT`` row (the row's own path is not parsed)."""
-    _, size, mtime_ns, _, content, perceptual, width, height, fmt, date_taken, turned = row[:11]
+    _, size, mtime_ns, _, content, perceptual, width, height, fmt, date_taken = row[:10]
     return ImageRecord(
         path,
         size,
@@ -48,15 +50,17 @@ def _record_by_init(path: Path, row: _RecordRow) -> ImageRecord:
         height,
         fmt,
         date_taken,
-        facts_from_columns(row[11:]),
-        turned,
+        facts_from_columns(row[_FACTS_AT:]),
+        turned=row[10],
+        ladder=row[11],
     )
 
 
 _RECORD_FIELDS = (
     *("path", "size", "mtime_ns", "content_hash", "perceptual_hash", "width", "height"),
-    *("format", "date_taken", "facts", "turned", "sidecars"),
+    *("format", "date_taken", "facts", "turned", "ladder", "sidecars"),
 )
+_FACTS_AT = 12  # where the PhotoFacts columns start in a row
 
 
 def _record_maker() -> Callable[[Path, _RecordRow], ImageRecord]:
@@ -66,7 +70,7 @@ def _record_maker() -> Callable[[Path, _RecordRow], ImageRecord]:
     if setters is None:
         return _record_by_init
     set_path, set_size, set_mtime, set_content, set_hash, set_width = setters[:6]
-    set_height, set_format, set_date, set_facts, set_turned, set_sidecars = setters[6:]
+    set_height, set_format, set_date, set_facts, set_turned, set_ladder, set_sidecars = setters[6:]
     new = object.__new__
 
     def record(path: Path, row: _RecordRow) -> ImageRecord:
@@ -80,8 +84,9 @@ def _record_maker() -> Callable[[Path, _RecordRow], ImageRecord]:
         set_height(made, row[7])
         set_format(made, row[8])
         set_date(made, row[9])
-        set_facts(made, facts_from_columns(row[11:]))
+        set_facts(made, facts_from_columns(row[_FACTS_AT:]))
         set_turned(made, row[10])
+        set_ladder(made, row[11])
         set_sidecars(made, ())
         return made
 

@@ -141,6 +141,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # generation reads no file's row but its group members'. NULL: no such shortcut.
         "ALTER TABLE saved_groups ADD COLUMN walk_digest BLOB",
     ),
+    (
+        # Hashes of centred windows of the picture (core/crop_ladder.py), for cropped and
+        # captioned copies; NULL for hashes made before they existed, which are then made again
+        # (as for a NULL ``turned``). Empty, not NULL, for algorithms without a ladder.
+        "ALTER TABLE perceptual ADD COLUMN ladder BLOB",
+    ),
 )
 
 

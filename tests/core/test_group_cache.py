@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from dedup_gui.core import pipeline
+from dedup_gui.core import group_cache, pipeline
 from dedup_gui.core.group_cache import decode_groups, encode_groups, request_key
 from dedup_gui.core.model import (
     Group,
@@ -169,6 +170,7 @@ def test_request_key_leaves_out_only_speed_settings(tmp_path: Path) -> None:
         ScanRequest(roots=(tmp_path / "x",)),
         ScanRequest(roots=(tmp_path,), max_distance=3),
         ScanRequest(roots=(tmp_path,), match_turned=False),
+        ScanRequest(roots=(tmp_path,), match_crops=False),
         ScanRequest(roots=(tmp_path,), pairs_as_duplicates=True),
         ScanRequest(roots=(tmp_path,), walk=WalkOptions(include_hidden=True)),
         ScanRequest(roots=(tmp_path,), walk=WalkOptions(exclude_patterns=("*x*",))),
@@ -195,6 +197,34 @@ def test_encode_and_decode_keep_relations_distances_turns_and_partners() -> None
     assert decode_groups(blob, order.__getitem__) == groups
     with pytest.raises(ValueError):
         decode_groups(blob[:-8], order.__getitem__)
+
+
+def test_a_member_matched_through_a_crop_window_stays_cropped() -> None:
+    def record(name: str) -> ImageRecord:
+        plain = ImageRecord(Path("/p") / name, 1, 2, name.encode(), b"\x01" * 8, 1, 1, "JPEG", None)
+        return replace(plain, ladder=b"\x02" * 24)
+
+    whole, cropped, captioned = record("a.jpg"), record("a crop.jpg"), record("a text.jpg")
+    groups = [
+        Group(
+            (
+                GroupMember(whole, Relation.REFERENCE, 0),
+                GroupMember(cropped, Relation.NEAR, 6, Turn.ROTATED_90, cropped=True),
+                GroupMember(captioned, Relation.NEAR, 2, cropped=False),
+            )
+        )
+    ]
+    order = [cropped, captioned, whole]
+    decoded = decode_groups(encode_groups(groups, order.index), order.__getitem__)
+    assert decoded == groups
+    assert [m.cropped for m in decoded[0].members] == [False, True, False]
+    assert all(type(m.cropped) is bool for m in decoded[0].members)
+
+
+def test_members_are_built_by_their_slots_while_the_fields_match() -> None:
+    # A field added to GroupMember without updating group_cache would silently fall back to
+    # the slower GroupMember(...) path.
+    assert group_cache._member_maker() is not GroupMember
 
 
 def test_walk_image_files_matches_iter_image_files_and_notes_sidecar_folders(

@@ -15,6 +15,7 @@ from typing import Any
 import platformdirs
 import pytest
 
+from dedup_gui.core import store_records
 from dedup_gui.core import store_schema as store_module
 from dedup_gui.core.errors import StoreError, StoreTooNew
 from dedup_gui.core.model import (
@@ -34,6 +35,7 @@ from dedup_gui.core.store import (
     StoreStats,
     default_db_path,
     open_store,
+    stored_record,
 )
 
 PHASH8 = HashSettings(HashAlgorithm.PHASH, 8)
@@ -479,3 +481,75 @@ def test_contents_hashed_before_v3_are_decoded_again(tmp_path: Path) -> None:
         assert len(store.load_records(PHASH8)) == 0
         assert store.known_contents(PHASH8) == frozenset()
         assert store.lookup_content(digest("old"), PHASH8) is None
+
+
+# --- schema v6: crop ladders ---------------------------------------------------------------------
+
+LADDER = bytes(range(24))  # three 8-byte rungs
+
+
+def test_crop_ladders_round_trip_in_every_loader(store: HashStore) -> None:
+    laddered = record("/p/ladder.jpg", "ladder", ladder=LADDER, turned=b"\x00" + b"\x22" * 8)
+    plain = record("/p/plain.jpg", "plain")  # no ladder (e.g. colorhash): empty, not missing
+    store.put_records([laddered, plain], PHASH8)
+    loaded = store.load_records(PHASH8)
+    assert loaded[Path("/p/ladder.jpg")] == laddered
+    assert loaded[Path("/p/plain.jpg")] == plain
+    assert loaded[Path("/p/plain.jpg")].ladder == b""
+    looked_up = store.lookup_content(digest("ladder"), PHASH8)
+    assert looked_up is not None and looked_up.ladder == LADDER
+    assert store.known_contents(PHASH8) == {digest("ladder"), digest("plain")}
+    file_ids = store.file_ids()
+    rows = store.load_member_rows(PHASH8, list(file_ids.values()), store.generation())
+    assert rows is not None
+    ladder_id = file_ids[str(Path("/p/ladder.jpg"))]
+    assert stored_record(Path("/p/ladder.jpg"), rows[ladder_id]) == laddered
+    # A new hash replaces the old ladder too.
+    store.put_records([replace(laddered, ladder=LADDER[::-1])], PHASH8)
+    assert store.load_records(PHASH8)[Path("/p/ladder.jpg")].ladder == LADDER[::-1]
+
+
+def test_records_are_built_by_their_slots_while_the_fields_match() -> None:
+    # A field added to ImageRecord without updating store_records would silently fall back
+    # to the slower ImageRecord(...) path.
+    assert store_records._record is not store_records._record_by_init
+    row = (None, 1, 2, 3, b"c", b"p", 4, 5, "PNG", None, b"t", b"l", *([None] * 6), 0)
+    row += (None, None, None, 0)
+    built = store_records._record(Path("/x.png"), row)
+    assert built == store_records._record_by_init(Path("/x.png"), row)
+    assert (built.turned, built.ladder, built.facts) == (b"t", b"l", NO_FACTS)
+
+
+def test_a_v5_database_opens_as_v6_and_its_contents_are_decoded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "db.sqlite3"
+    with monkeypatch.context() as patch:
+        patch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:5])
+        open_store(db).close()
+    assert user_version(db) == 5
+    with raw(db) as conn:  # what version 5 wrote: a hash, turned entries and facts, no ladder
+        conn.execute(
+            "INSERT INTO contents (content_hash, width, height, format) VALUES (?, 8, 8, 'PNG')",
+            (digest("old"),),
+        )
+        conn.execute(
+            "INSERT INTO perceptual (content_id, settings_key, hash, turned) VALUES (1, ?, ?, ?)",
+            (PHASH8.key, b"\x01" * 8, b"\x00" + b"\x01" * 8),
+        )
+        conn.execute("INSERT INTO facts (content_id, has_gps, has_xmp) VALUES (1, 0, 0)")
+        conn.execute(
+            "INSERT INTO files (path, size, mtime_ns, content_id) VALUES (?, 1, 2, 1)",
+            (os.fsencode("/p/old.png"),),
+        )
+    with open_store(db) as store:
+        assert user_version(db) == len(MIGRATIONS) == 6
+        assert store.stats() == StoreStats(files=1, contents=1, problems=0)  # kept, not dropped
+        assert len(store.load_records(PHASH8)) == 0
+        assert len(store.load_file_stats(PHASH8)) == 0
+        assert store.known_contents(PHASH8) == frozenset()
+        assert store.lookup_content(digest("old"), PHASH8) is None
+        # Hashed again: it is a record once more, with its ladder.
+        again = record("/p/old.png", "old", ladder=LADDER)
+        store.put_records([again], PHASH8)
+        assert store.load_records(PHASH8)[Path("/p/old.png")] == again
