@@ -27,10 +27,10 @@ from metrics import EXEMPT, Score, Truth, group_pairs, score
 
 from dedup_gui.core.grouping import group_by_distance
 from dedup_gui.core.hashing import segment_bytes
+from dedup_gui.core.match_check import check_matches
 from dedup_gui.core.model import Group, HashAlgorithm, HashSettings, ImageRecord, ScanRequest
 from dedup_gui.core.pipeline import run_scan
 from dedup_gui.core.store import open_store
-from dedup_gui.core.turned_check import check_turned
 
 MATRIX = [("phash", 8), ("dhash", 8), ("whash", 8), ("phash", 16)]
 DEFAULT_THRESHOLDS = [0, 2, 4, 6, 8, 10, 12, 14, 16]
@@ -70,7 +70,7 @@ def engine_scores(
                 records, t, segment_bytes=segment_bytes(settings), match_turned=match_turned
             )
 
-        groups, _ = check_turned(group(records), request, regroup=group)
+        groups, _ = check_matches(group(records), request, regroup=group)
         names = [[m.record.path.name for m in g.members] for g in groups]
         out[t] = score(truth, group_pairs(names), names)
     return out

@@ -10,7 +10,7 @@ verify everything); the others are decoded small (greyscale, 256 px) in the cand
 turn, and ``verify`` decides: is one picture, at some scale 0.78-1, a region of the other (crops,
 screenshot borders), with fine detail matching in most of the picture (overlays cover a part)?
 Groups are made as the engine makes them (leader clustering, best copy first, no chaining), from
-accepted pairs only. Prints Markdown tables; numpy, scipy and Pillow only.
+accepted pairs only. Prints Markdown tables. The verifier is the engine's (core/verify.py).
 """
 
 from __future__ import annotations
@@ -27,11 +27,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
-from scipy.ndimage import gaussian_filter
 
 sys.path.insert(0, str(Path(__file__).parent))
-
-import itertools
 
 from metrics import Score, Truth, group_pairs, score
 
@@ -40,14 +37,9 @@ from dedup_gui.core.grouping import best_first_key
 from dedup_gui.core.model import HashAlgorithm, HashSettings, ImageRecord, Turn
 from dedup_gui.core.orientation import upright
 from dedup_gui.core.turning import apply_turn, entries
+from dedup_gui.core.verify import SMALL_PX, crop_similarity
 
-Array = npt.NDArray[np.float32]
 SETTINGS = HashSettings(HashAlgorithm.PHASH, 8)
-SMALL_PX = 256  # the verifier's decode: long side
-COARSE_PX = 64  # coarse search: long side of the outer picture
-FINE_PX = 160  # fine check: long side of the outer picture
-SCALES = np.round(np.arange(1.0, 0.77, -0.02), 3)  # inner field as a share of the outer's width
-GRID = 6  # fine check: GRID x GRID blocks
 
 
 # --- stage 1: hashes and candidates --------------------------------------------------------------
@@ -133,148 +125,20 @@ def candidates(records: Sequence[ImageRecord], loose: int) -> list[Candidate]:
 # --- stage 2: the verifier -----------------------------------------------------------------------
 
 
-_CACHE: dict[tuple[int, tuple[int, int], str], Array] = {}  # (id(image), size, filter)
-
-
-def _f(img: Image.Image, size: tuple[int, int], kind: str = "") -> Array:
-    """``img`` resized to ``size`` as floats, low-passed ("low") or band-passed ("band")."""
-    key = (id(img), size, kind)
-    got = _CACHE.get(key)
-    if got is None:
-        got = np.asarray(img.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0), np.float32)
-        if kind == "low":
-            got = np.asarray(gaussian_filter(got, 1.0), np.float32)
-        elif kind == "band":
-            got = _bandpass(got)
-        _CACHE[key] = got
-    return got
-
-
-def _fit(img: Image.Image, long_side: int) -> tuple[int, int]:
-    w, h = img.size
-    k = long_side / max(w, h)
-    return max(8, round(w * k)), max(8, round(h * k))
-
-
-def _ncc_map(outer: Array, inner: Array) -> Array:
-    """Pearson correlation of ``inner`` at every position inside ``outer``."""
-    th, tw = inner.shape
-    win = np.lib.stride_tricks.sliding_window_view(outer, (th, tw))
-    t = inner - inner.mean()
-    tn = float(np.sqrt((t * t).sum())) + 1e-6
-    num = np.einsum("yxij,ij->yx", win, t)
-    s1 = win.sum((2, 3))
-    s2 = np.einsum("yxij,yxij->yx", win, win)
-    var = np.maximum(s2 - s1 * s1 / (th * tw), 0)
-    return np.asarray(num / (np.sqrt(var) * tn + 1e-6), np.float32)
-
-
-@dataclass(frozen=True)
-class Fit:
-    ncc: float  # coarse, low-pass correlation
-    swap: bool  # True: the first picture is the inner one
-    scale: float  # inner width / outer width, in the outer's pixels
-    x: float  # inner's top-left in the outer, as a share of the outer's size
-    y: float
-
-
-def coarse_fit(a: Image.Image, b: Image.Image) -> Fit | None:
-    """Best placement of either picture as a region (scale 0.78-1) of the other, at 64 px."""
-    best: Fit | None = None
-    for swap, (outer, inner) in ((False, (a, b)), (True, (b, a))):
-        ow, oh = _fit(outer, COARSE_PX)
-        o = _f(outer, (ow, oh), "low")
-        aspect = inner.width / inner.height
-        for c in SCALES if not swap else SCALES[1:]:  # scale 1 is the same either way
-            tw = round(c * ow)
-            th = round(tw / aspect)
-            if th > oh or th < 0.7 * oh or tw < 8:
-                continue
-            t = _f(inner, (tw, th), "low")
-            m = _ncc_map(o, t)
-            y, x = np.unravel_index(int(np.argmax(m)), m.shape)
-            if best is None or m[y, x] > best.ncc:
-                best = Fit(float(m[y, x]), swap, float(c), x / ow, y / oh)
-    return best
-
-
-def _bandpass(x: Array) -> Array:
-    return np.asarray(gaussian_filter(x, 0.8) - gaussian_filter(x, 3.0), np.float32)
-
-
 @dataclass(frozen=True)
 class Verdict:
-    coarse: float
-    fine: float  # band-pass correlation of the whole overlap
-    median_block: float  # median band-pass correlation of GRID x GRID blocks
-    good_blocks: float  # share of textured blocks correlating >= 0.5
-
-
-def fine_check(a: Image.Image, b: Image.Image, fit: Fit) -> Verdict:
-    """Refine ``fit`` at FINE_PX (scale +-2 %, +-3 px) and compare fine detail block by block."""
-    outer, inner = (b, a) if fit.swap else (a, b)
-    ow, oh = _fit(outer, FINE_PX)
-    o = _f(outer, (ow, oh), "band")
-    aspect = inner.width / inner.height
-    best: tuple[float, Array, Array] | None = None
-    for c in fit.scale + np.array([-0.02, -0.01, 0.0, 0.01, 0.02]):
-        tw = round(c * ow)
-        th = round(tw / aspect)
-        if c > 1.0 or th > oh:
-            continue
-        t = _f(inner, (tw, th), "band")
-        x0, y0 = round(fit.x * ow), round(fit.y * oh)
-        xa, ya = max(0, x0 - 3), max(0, y0 - 3)
-        xb, yb = min(ow - tw, x0 + 3), min(oh - th, y0 + 3)
-        if xb < xa or yb < ya:
-            continue
-        m = _ncc_map(o[ya : yb + th, xa : xb + tw], t)
-        y, x = np.unravel_index(int(np.argmax(m)), m.shape)
-        if best is None or m[y, x] > best[0]:
-            best = (float(m[y, x]), o[ya + y : ya + y + th, xa + x : xa + x + tw], t)
-    if best is None:
-        return Verdict(fit.ncc, 0.0, 0.0, 0.0)
-    fine, region, t = best
-    return Verdict(fit.ncc, fine, *_blocks(region, t))
-
-
-def _blocks(p: Array, q: Array) -> tuple[float, float]:
-    h, w = p.shape
-    ys = np.linspace(0, h, GRID + 1).astype(int)
-    xs = np.linspace(0, w, GRID + 1).astype(int)
-    cors, textured = [], 0
-    for y0, y1 in itertools.pairwise(ys):
-        for x0, x1 in itertools.pairwise(xs):
-            u = p[y0:y1, x0:x1] - p[y0:y1, x0:x1].mean()
-            v = q[y0:y1, x0:x1] - q[y0:y1, x0:x1].mean()
-            su, sv = float(np.sqrt((u * u).mean())), float(np.sqrt((v * v).mean()))
-            if su < 0.5 and sv < 0.5:
-                continue  # flat in both (sky, black surround): says nothing either way
-            textured += 1
-            cors.append(float((u * v).mean() / (su * sv + 1e-6)))
-    if not cors:
-        return 0.0, 0.0
-    arr = np.array(cors)
-    return float(np.median(arr)), float((arr >= 0.5).sum() / textured)
-
-
-FAST_ACCEPT = 0.9  # median block correlation that needs no crop search (the strictest setting)
+    median_block: float  # median band-pass correlation of 6 x 6 blocks
 
 
 def verify(a: Image.Image, b: Image.Image) -> Verdict:
     """How well ``b`` matches ``a`` or a region of it (or the other way round), in fine detail.
 
-    First the two as they are (scale +-2 %, shift +-3 px at FINE_PX); only if that is not
-    clearly a match, the coarse crop search, then the same fine check at its best placement.
+    The engine's ``verify.crop_similarity``, ported from this prototype (same scores): first
+    the two as they are (scale +-2 %, shift +-3 px at 160 px); only if that is not clearly a
+    match, the coarse crop search (scale 0.78-1 at 64 px), then the same fine check at its best
+    placement.
     """
-    if abs(a.width / a.height - b.width / b.height) < 0.03 * a.width / a.height:
-        quick = fine_check(a, b, Fit(1.0, False, 1.0, 0.0, 0.0))
-        if quick.median_block >= FAST_ACCEPT:
-            return quick
-    fit = coarse_fit(a, b)
-    if fit is None:
-        return Verdict(0.0, 0.0, 0.0, 0.0)
-    return fine_check(a, b, fit)
+    return Verdict(crop_similarity(np.asarray(a), np.asarray(b)))
 
 
 def pair_images(

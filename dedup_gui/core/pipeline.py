@@ -14,6 +14,7 @@ from dedup_gui.core.grouping import group_by_distance
 from dedup_gui.core.hash_stage import hash_changed
 from dedup_gui.core.hashing import configured_plugins, segment_bytes
 from dedup_gui.core.links import find_linked_elsewhere
+from dedup_gui.core.match_check import check_matches
 from dedup_gui.core.matching import Matched
 from dedup_gui.core.model import (
     FileInfo,
@@ -39,7 +40,6 @@ from dedup_gui.core.rescan import (
 from dedup_gui.core.scanning import FolderNotes, WalkedFile, walk_image_files
 from dedup_gui.core.sidecars import attach_sidecars
 from dedup_gui.core.store import HashStore
-from dedup_gui.core.turned_check import check_turned
 
 _BATCH_RECORDS = (
     500  # rows per write transaction: big enough to be cheap, small enough to lose little
@@ -291,7 +291,7 @@ def _hash_and_group(scan: _Scan, walked: list[WalkedFile], matched: Matched) -> 
     scan.enter_stage(ScanStage.VERIFYING)
     # Before pairs: a group that loses its look-alike may be left as a RAW+JPEG pair only.
     # Before same pixels, which only looks at upright members: regrouped ones get labelled too.
-    groups, is_checked = check_turned(
+    groups, is_checked = check_matches(
         groups,
         scan.request,
         regroup=lambda removed: _group(scan, removed),

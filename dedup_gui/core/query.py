@@ -28,6 +28,7 @@ from dedup_gui.core.hashing import (
     init_worker,
     segment_bytes,
 )
+from dedup_gui.core.match_check import check_answers
 from dedup_gui.core.model import (
     FileInfo,
     Group,
@@ -42,7 +43,6 @@ from dedup_gui.core.model import (
 from dedup_gui.core.pixels import label_same_pixels
 from dedup_gui.core.scanning import iter_image_files
 from dedup_gui.core.store import HashStore
-from dedup_gui.core.turned_check import check_turned_answers
 from dedup_gui.core.turning import between, entries
 from dedup_gui.core.workers import TaskFailed, WorkerPool, default_worker_count
 
@@ -259,8 +259,8 @@ def find_copies(
         cancel=cancel,
     )
     request = ScanRequest(roots=(), hashing=index.settings, workers=workers)
-    if match_turned:  # as a scan does: a turned match must also match in fine detail
-        groups = check_turned_answers(groups, request, cancel=cancel)
+    # As a scan does: a turned or cropped match must also match in fine detail.
+    groups = check_answers(groups, request, cancel=cancel)
     return label_same_pixels(groups, store, request, cancel=cancel)
 
 

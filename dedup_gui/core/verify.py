@@ -1,17 +1,20 @@
-"""Compare two small decodes in fine detail: is one the other, re-encoded or resized? No Qt.
+"""Compare two small decodes in fine detail: the same picture, maybe resized or cropped? No Qt.
 
 Perceptual hashes compare outlines, so pictures alike only in outline can match: the four
-quarters of a round photo (a fundus image) turned onto each other. Here both pictures are
-band-passed (fine detail, not outline), aligned within a few pixels and 2 % of scale, split
-into 6 x 6 blocks, and scored by the median of the blocks' correlations: a caption spoils a few
-blocks, not the median; flat blocks (a black surround) do not vote.
-Ported from the measured prototype benchmarks/accuracy/verify_stage.py (its quick check; the
-crop search there is for crops, which turned matching does not need).
+quarters of a round photo (a fundus image) turned onto each other, or the overlapping frames of
+a burst through the crop ladder's windows. Here both pictures are band-passed (fine detail, not
+outline), aligned, split into 6 x 6 blocks, and scored by the median of the blocks'
+correlations: a caption or watermark spoils a few blocks, not the median; flat blocks (a black
+surround) do not vote. ``similarity`` aligns within a few pixels and 2 % of scale;
+``crop_similarity`` also searches for either picture as a region of the other (crops, borders).
+Ported from the measured prototype benchmarks/accuracy/verify_stage.py (RESULTS-verify.md,
+RESULTS-crop.md), with its numbers.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +40,21 @@ _Floats = npt.NDArray[np.float32]
 # a required transform scored >= 0.89, the retina quarter tiles 0.14, the highest false
 # candidate (a stereo pair) 0.755; 0.85 gave the best scores of 0.80 / 0.85 / 0.90.
 ACCEPT = 0.85
+# A quick check scoring this needs no crop search: the prototype's strictest setting, so the
+# search runs for everything a looser quick check might have let through.
+FAST_ACCEPT = 0.9
 
 SMALL_PX = 256  # the decode's long side
+_COARSE_PX = 64  # the crop search's long side (of the outer picture): outline, fast
 _FINE_PX = 160  # the comparison's long side (of the outer picture)
 _GRID = 6  # blocks per side
-_SHIFT_PX = 3  # alignment searched at the comparison's size
-_SCALES = (1.0, 0.99, 0.98)  # the inner picture's width as a share of the outer's
+_SHIFT_PX = 3  # alignment searched at the comparison's size, around the placement
+_NUDGES = (-0.02, -0.01, 0.0, 0.01, 0.02)  # scale searched around the placement
+# The inner picture's width as a share of the outer's, searched for crops: down to 78 % covers
+# crop_20 and screenshot borders in the corpus; 2 % steps are within the fine check's nudges.
+_CROP_SCALES = tuple(round(1.0 - 0.02 * k, 2) for k in range(12))
+_SAME_SHAPE = 0.03  # aspect ratios this close (relative) may be one picture, uncropped
+_MIN_COVER = 0.7  # the inner picture's height as a share of the outer's, at least
 _FLAT = 0.5  # a block's band-pass RMS under which it has no texture to compare
 _DRAFTABLE = ("JPEG", "MPO")  # formats whose decoder can scale down while decoding
 
@@ -76,49 +88,123 @@ def similarity(a: Grey, b: Grey) -> float:
     pixels of its top-left corner. About 1 means the same picture; unrelated pictures score
     near 0; ``ACCEPT`` is the threshold. 0.0 when the pictures cannot be aligned at all.
     """
-    best = _best_alignment(a, b)
-    if best is None:
-        best = _best_alignment(b, a)
-    if best is None:
+    return _quick(_Picture(a), _Picture(b))
+
+
+def crop_similarity(a: Grey, b: Grey) -> float:
+    """``similarity``, allowing either picture to be a region of the other (a crop, a border).
+
+    The quick check of ``similarity`` first; below ``FAST_ACCEPT``, either picture is searched
+    for inside the other at 78-100 % of its width (low-passed, at 64 px), and the best placement
+    is scored as ``similarity`` scores. Same scale as ``similarity``: ``ACCEPT`` is the threshold.
+    """
+    pa, pb = _Picture(a), _Picture(b)
+    # The quick check aligns corners, so it can only pass pictures of one shape (a crop of
+    # another shape is searched for at once, as in the prototype).
+    if abs(pa.aspect - pb.aspect) < _SAME_SHAPE * pa.aspect:
+        quick = _quick(pa, pb)
+        if quick >= FAST_ACCEPT:
+            return quick
+    fit = _coarse_fit(pa, pb)
+    if fit is None:
         return 0.0
-    return _median_block(*best)
+    best = _refine(*fit)
+    return 0.0 if best is None else _median_block(*best)
 
 
-def _best_alignment(outer_px: Grey, inner_px: Grey) -> tuple[_Floats, _Floats] | None:
-    """(region of outer, inner) band-passed, at the placement correlating best; None if the
-    inner picture does not fit inside the outer one at any tried scale."""
-    ow, oh = _fit(outer_px.shape, _FINE_PX)
-    outer = _bandpass(_resized(outer_px, (ow, oh)))
-    aspect = inner_px.shape[1] / inner_px.shape[0]
-    best: tuple[float, _Floats, _Floats] | None = None
-    for scale in _SCALES:
-        tw = round(scale * ow)
-        th = round(tw / aspect)
-        if th > oh or min(tw, th) < _GRID:
-            continue
-        inner = _bandpass(_resized(inner_px, (tw, th)))
-        window = outer[: min(oh, th + _SHIFT_PX), : min(ow, tw + _SHIFT_PX)]
-        ncc = _ncc_map(window, inner)
-        y, x = np.unravel_index(int(np.argmax(ncc)), ncc.shape)
-        if best is None or ncc[y, x] > best[0]:
-            best = (float(ncc[y, x]), outer[y : y + th, x : x + tw], inner)
+class _Picture:
+    """One decode and its resized, filtered copies, each made once per comparison."""
+
+    def __init__(self, px: Grey) -> None:
+        self._px = px
+        self._made: dict[tuple[tuple[int, int], str], _Floats] = {}
+        self.aspect = px.shape[1] / px.shape[0]
+
+    def fit(self, long_side: int) -> tuple[int, int]:
+        """(width, height) with the long side scaled to ``long_side``."""
+        h, w = self._px.shape[:2]
+        k = long_side / max(w, h)
+        return max(8, round(w * k)), max(8, round(h * k))
+
+    def band(self, size: tuple[int, int]) -> _Floats:
+        """Resized to ``size``, fine detail only: what a re-encode keeps and an outline
+        look-alike does not have."""
+        return self._filtered(size, "band")
+
+    def low(self, size: tuple[int, int]) -> _Floats:
+        """Resized to ``size``, lightly low-passed: outline, for the crop search."""
+        return self._filtered(size, "low")
+
+    def _filtered(self, size: tuple[int, int], kind: str) -> _Floats:
+        made = self._made.get((size, kind))
+        if made is None:
+            img = Image.fromarray(self._px).resize(
+                size, Image.Resampling.BILINEAR, reducing_gap=2.0
+            )
+            x = np.asarray(img, dtype=np.float32)
+            made = _blur(x, 0.8) - _blur(x, 3.0) if kind == "band" else _blur(x, 1.0)
+            self._made[(size, kind)] = made
+        return made
+
+
+@dataclass(frozen=True, slots=True)
+class _Placement:
+    """Where the inner picture sits in the outer one."""
+
+    scale: float  # inner width / outer width
+    x: float  # inner's top-left, as a share of the outer's width and height
+    y: float
+
+
+_CORNER = _Placement(1.0, 0.0, 0.0)
+
+
+def _quick(a: _Picture, b: _Picture) -> float:
+    best = _refine(a, b, _CORNER) or _refine(b, a, _CORNER)
+    return 0.0 if best is None else _median_block(*best)
+
+
+def _coarse_fit(a: _Picture, b: _Picture) -> tuple[_Picture, _Picture, _Placement] | None:
+    """(outer, inner, placement): the best low-pass correlating placement of either picture as
+    a region of the other; None if neither fits inside the other at any searched scale."""
+    best: tuple[float, _Picture, _Picture, _Placement] | None = None
+    for outer, inner, scales in ((a, b, _CROP_SCALES), (b, a, _CROP_SCALES[1:])):
+        # (scale 1 is the same placement either way round)
+        ow, oh = outer.fit(_COARSE_PX)
+        o = outer.low((ow, oh))
+        for c in scales:
+            tw = round(c * ow)
+            th = round(tw / inner.aspect)
+            if th > oh or th < _MIN_COVER * oh or tw < 8:
+                continue
+            ncc = _ncc_map(o, inner.low((tw, th)))
+            y, x = np.unravel_index(int(np.argmax(ncc)), ncc.shape)
+            if best is None or ncc[y, x] > best[0]:
+                best = (float(ncc[y, x]), outer, inner, _Placement(c, x / ow, y / oh))
     return None if best is None else best[1:]
 
 
-def _fit(shape: tuple[int, ...], long_side: int) -> tuple[int, int]:
-    h, w = shape[:2]
-    k = long_side / max(w, h)
-    return max(8, round(w * k)), max(8, round(h * k))
-
-
-def _resized(px: Grey, size: tuple[int, int]) -> _Floats:
-    img = Image.fromarray(px).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return np.asarray(img, dtype=np.float32)
-
-
-def _bandpass(x: _Floats) -> _Floats:
-    # Fine detail only: what a re-encode keeps and an outline look-alike does not have.
-    return _blur(x, 0.8) - _blur(x, 3.0)
+def _refine(outer: _Picture, inner: _Picture, at: _Placement) -> tuple[_Floats, _Floats] | None:
+    """(region of outer, inner) band-passed at ``_FINE_PX``, at the placement near ``at``
+    (scale +-2 %, at most 100 %; +-3 px) correlating best; None if none fits."""
+    ow, oh = outer.fit(_FINE_PX)
+    o = outer.band((ow, oh))
+    x0, y0 = round(at.x * ow), round(at.y * oh)
+    best: tuple[float, _Floats, _Floats] | None = None
+    for c in (at.scale + d for d in _NUDGES):
+        tw = round(c * ow)
+        th = round(tw / inner.aspect)
+        xa, ya = max(0, x0 - _SHIFT_PX), max(0, y0 - _SHIFT_PX)
+        xb, yb = min(ow - tw, x0 + _SHIFT_PX), min(oh - th, y0 + _SHIFT_PX)
+        if c > 1.0 or min(tw, th) < _GRID or xb < xa or yb < ya:
+            continue
+        t = inner.band((tw, th))
+        ncc = _ncc_map(o[ya : yb + th, xa : xb + tw], t)
+        y, x = np.unravel_index(int(np.argmax(ncc)), ncc.shape)
+        if best is None or ncc[y, x] > best[0]:
+            top, left = ya + int(y), xa + int(x)
+            best = (float(ncc[y, x]), o[top : top + th, left : left + tw], t)
+    return None if best is None else best[1:]
 
 
 def _blur(x: _Floats, sigma: float) -> _Floats:
@@ -127,10 +213,12 @@ def _blur(x: _Floats, sigma: float) -> _Floats:
     radius = int(4.0 * sigma + 0.5)
     kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     kernel /= kernel.sum()
-    padded = np.pad(x, radius, mode="symmetric").astype(np.float32)
-    h, w = x.shape
-    rows = sum(k * padded[i : i + h, :] for i, k in enumerate(kernel))
-    cols = sum(k * rows[:, i : i + w] for i, k in enumerate(kernel))
+    padded = np.pad(x.astype(np.float64), radius, mode="symmetric")
+    # Each pass as one product over sliding windows: the crop search blurs a few dozen small
+    # arrays per pair, and a Python loop over the taps cost most of its time.
+    windows = np.lib.stride_tricks.sliding_window_view
+    rows = windows(padded, kernel.size, axis=0) @ kernel
+    cols = windows(rows, kernel.size, axis=1) @ kernel
     return np.asarray(cols, np.float32)
 
 

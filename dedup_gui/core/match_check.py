@@ -1,9 +1,11 @@
-"""Check each turned group member against its reference in fine detail; drop look-alikes. No Qt.
+"""Check turned and cropped group members against their reference in fine detail. No Qt.
 
 Turned matching compares hashes of pictures turned to a canonical orientation, which match on
 outline alone: the four quarters of a round photo are quarter discs, each one its neighbour
-turned. ``verify.similarity`` tells those from real rotated or mirrored copies. Turned matches
-are rare in a real library (rotated exports), so checking only them costs little.
+turned. Crop matching compares hashes of centred windows, which also match overlapping frames
+of one scene (a burst) and tiles. ``verify.similarity`` tells real rotated or mirrored copies
+from those look-alikes; ``verify.crop_similarity`` also finds a crop as a region of the other
+picture. Such matches are rare in a real library, so checking only them costs little.
 """
 
 from __future__ import annotations
@@ -13,45 +15,72 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from dedup_gui.core.cancel import CancelToken, NeverCancelled
 from dedup_gui.core.hashing import checking_pool
 from dedup_gui.core.model import Group, GroupMember, ImageRecord, ScanRequest, Turn
 from dedup_gui.core.turning import inverse
-from dedup_gui.core.verify import ACCEPT, similarity, small_grey
+from dedup_gui.core.verify import ACCEPT, crop_similarity, similarity, small_grey
 from dedup_gui.core.workers import TaskFailed
 
 log = logging.getLogger(__name__)
 
-# (reference, member, how the member is the reference turned): one check in a worker.
-TurnedPair = tuple[Path, Path, Turn]
-# Checks are made once per (reference content, member content, turn): exact copies share one.
-_Key = tuple[bytes, bytes, Turn]
+
+class MatchPair(NamedTuple):
+    """One check, made in a worker: is ``member`` ``reference``, turned and maybe cropped?"""
+
+    reference: Path
+    member: Path
+    turn: Turn  # how the member is the reference turned
+    cropped: bool  # matched through a centred window: search for one inside the other
+
+    @property
+    def kind(self) -> str:
+        """What the member was matched as, in words for the log."""
+        if self.cropped:
+            return "turned and cropped" if self.turn != Turn.NONE else "cropped"
+        return "turned"
 
 
-def score_turned(pair: TurnedPair) -> float:
-    """``verify.similarity`` of a reference and a member turned back to the reference's way.
+# Checks are made once per (reference content, member content, turn, cropped): exact copies
+# share one.
+_Key = tuple[bytes, bytes, Turn, bool]
+
+
+def needs_check(member: GroupMember) -> bool:
+    """Whether the hashes alone do not make ``member`` a copy: it was matched turned or
+    through a centred window."""
+    return member.turn != Turn.NONE or member.cropped
+
+
+def score_match(pair: MatchPair) -> float:
+    """``verify.crop_similarity`` (cropped) or ``verify.similarity`` of a reference and a
+    member turned back to the reference's way.
 
     Raises:
         UnreadableImage, OSError: either file cannot be read or decoded.
     """
-    reference, member, turn = pair
-    return similarity(small_grey(reference), small_grey(member, inverse(turn)))
+    reference = small_grey(pair.reference)
+    member = small_grey(pair.member, inverse(pair.turn))
+    measure = crop_similarity if pair.cropped else similarity
+    return measure(reference, member)
 
 
-def check_turned(
+def check_matches(
     groups: Sequence[Group],
     request: ScanRequest,
     *,
     regroup: Callable[[list[ImageRecord]], list[Group]] | None = None,
     cancel: CancelToken | None = None,
 ) -> tuple[list[Group], bool]:
-    """Groups less the turned members that do not match their reference in fine detail.
+    """Groups less the turned and cropped members that do not match their reference in detail.
 
-    Members with ``turn != Turn.NONE`` are decoded with their reference in worker processes and
-    removed below ``verify.ACCEPT``. A group left with one member is dropped (one left as a
-    RAW+JPEG pair only is ``pairs.apply_pairs``' to drop, which runs after). A pair that cannot
-    be decoded now keeps the hashes' verdict (logged).
+    Members that ``needs_check`` are decoded with their reference in worker processes and
+    removed below ``verify.ACCEPT``; those kept keep their ``turn`` and ``cropped``. A group left
+    with one member is dropped (one left as a RAW+JPEG pair only is ``pairs.apply_pairs``' to
+    drop, which runs after). A pair that cannot be decoded now keeps the hashes' verdict
+    (logged).
 
     Args:
         regroup: groups the removed members among themselves, as the scan grouped them all
@@ -86,16 +115,20 @@ def check_turned(
     return out, is_complete
 
 
-def check_turned_answers(
+def check_answers(
     groups: Sequence[Group], request: ScanRequest, *, cancel: CancelToken | None = None
 ) -> list[Group]:
-    """``query.find``'s answers less the turned look-alikes, in order, none dropped.
+    """``query.find``'s answers less the turned and cropped look-alikes, in order, none dropped.
 
     A query's group keeps its reference (the query photo) even when no copy is left: that
     answer means "new".
     """
     kept, _, _ = _check_once(list(groups), request, cancel or NeverCancelled(), min_members=1)
     return kept
+
+
+def _key(reference: ImageRecord, member: GroupMember) -> _Key:
+    return (reference.content_hash, member.record.content_hash, Turn(member.turn), member.cropped)
 
 
 def _check_once(
@@ -105,25 +138,25 @@ def _check_once(
 
     Groups left with fewer than ``min_members`` members are dropped.
     """
-    pairs: dict[_Key, TurnedPair] = {}
+    pairs: dict[_Key, MatchPair] = {}
     for group in groups:
         reference = group.reference.record
-        for member in group.members:
-            if member.turn != Turn.NONE:
-                key = (reference.content_hash, member.record.content_hash, Turn(member.turn))
-                pairs.setdefault(key, (reference.path, member.record.path, Turn(member.turn)))
+        for m in filter(needs_check, group.members):
+            pair = MatchPair(reference.path, m.record.path, Turn(m.turn), m.cropped)
+            pairs.setdefault(_key(reference, m), pair)
     if not pairs:
         return groups, [], True
     scores = _score_all(pairs, request, cancel)
     rejected = {key for key, score in scores.items() if score < ACCEPT}
     for key in rejected:
-        ref_path, member_path, _ = pairs[key]
+        pair = pairs[key]
         log.info(
-            "not a turned copy (fine detail %.2f < %.2f): %r of %r",
+            "not a %s copy (fine detail %.2f < %.2f): %r of %r",
+            pair.kind,
             scores[key],
             ACCEPT,
-            os.fsdecode(member_path),
-            os.fsdecode(ref_path),
+            os.fsdecode(pair.member),
+            os.fsdecode(pair.reference),
         )
     is_complete = len(scores) == len(pairs)
     if not rejected:
@@ -131,10 +164,10 @@ def _check_once(
     kept: list[Group] = []
     removed: list[ImageRecord] = []
     for group in groups:
-        ref_hash = group.reference.record.content_hash
+        reference = group.reference.record
         members: list[GroupMember] = []
         for m in group.members:
-            if m.turn != Turn.NONE and (ref_hash, m.record.content_hash, m.turn) in rejected:
+            if needs_check(m) and _key(reference, m) in rejected:
                 removed.append(m.record)
             else:
                 members.append(m)
@@ -146,18 +179,19 @@ def _check_once(
 
 
 def _score_all(
-    pairs: dict[_Key, TurnedPair], request: ScanRequest, cancel: CancelToken
+    pairs: dict[_Key, MatchPair], request: ScanRequest, cancel: CancelToken
 ) -> dict[_Key, float]:
     """Scores by key; a pair that fails to decode has none."""
     key_of = {pair: key for key, pair in pairs.items()}
     scores: dict[_Key, float] = {}
-    with checking_pool(score_turned, request, len(key_of), files_per_task=2) as pool:
+    with checking_pool(score_match, request, len(key_of), files_per_task=2) as pool:
         for pair, outcome in pool.imap_unordered(iter(key_of), cancel=cancel):
             if isinstance(outcome, TaskFailed):
                 log.warning(
-                    "cannot check the turned copy %r of %r (%s); kept as the hashes match",
-                    os.fsdecode(pair[1]),
-                    os.fsdecode(pair[0]),
+                    "cannot check the %s copy %r of %r (%s); kept as the hashes match",
+                    pair.kind,
+                    os.fsdecode(pair.member),
+                    os.fsdecode(pair.reference),
                     outcome.detail,
                 )
             else:
