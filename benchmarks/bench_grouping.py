@@ -1,7 +1,7 @@
 """Speed and peak memory of find_candidate_pairs and group_by_distance on synthetic 64-bit hashes.
 
 Usage: python benchmarks/bench_grouping.py [--sizes 10000 100000 1000000] [--distance 8]
-       [--entries 1.14]
+       [--entries 1.14] [--ladder]
 
 The hashes are uniform random, except 10% of them, which sit in planted clusters of 2-5 hashes
 made from one random centre with 0-8 bits flipped each. Each size runs in its own process, so
@@ -16,6 +16,11 @@ records is canonical upright: its first entry is its upright hash.
 The 1.14 default is what the accuracy corpus gives at turning.AMBIGUITY_MARGIN (0.02; measured by
 turn_stability.py). Grouping then runs two searches: the upright hashes, as with it off, and the
 entries.
+
+With ``--ladder``, group_by_distance a third time with ``match_turned=True, match_crops=True`` (a
+scan's defaults; "ladder s"): each record also gets a crop ladder of 3 rungs, each its hash with
+another fixed bit permutation and mask, so copies' rungs are as near each other as their hashes.
+The peak RSS is then reported before ("turned MB") and after ("ladder MB") that grouping.
 """
 
 from __future__ import annotations
@@ -94,11 +99,25 @@ def with_turned(
     return records
 
 
+def with_ladder(records: list[ImageRecord], hashes: np.ndarray) -> list[ImageRecord]:
+    """``records`` with synthetic 3-rung ``ladder`` hashes (in place, as ``with_turned``)."""
+    rng = np.random.default_rng(2)
+    bits = np.unpackbits(hashes, axis=1)
+    rungs = []
+    for _ in range(3):
+        perm, mask = rng.permutation(64), rng.integers(0, 2, 64, dtype=np.uint8)
+        rungs.append(np.packbits(bits[:, perm] ^ mask, axis=1))
+    ladders = np.concatenate(rungs, axis=1)
+    for k, record in enumerate(records):
+        records[k] = replace(record, ladder=ladders[k].tobytes())
+    return records
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def run_one(n: int, distance: int, entries: float) -> dict[str, float]:
+def run_one(n: int, distance: int, entries: float, ladder: bool) -> dict[str, float]:
     """Times one size in this process."""
     hashes = make_hashes(n)
     started = time.perf_counter()
@@ -116,6 +135,16 @@ def run_one(n: int, distance: int, entries: float) -> dict[str, float]:
     started = time.perf_counter()
     turned_groups = group_by_distance(records, distance, match_turned=True)
     turned_s = time.perf_counter() - started
+    turned_rss = peak_rss_mb()
+    turned_count = len(turned_groups)
+    del turned_groups
+    ladder_groups, ladder_s = 0, 0.0
+    if ladder:
+        records = with_ladder(records, hashes)
+        started = time.perf_counter()
+        found = group_by_distance(records, distance, match_turned=True, match_crops=True)
+        ladder_s = time.perf_counter() - started
+        ladder_groups = len(found)
     return {
         "n": n,
         "pairs": len(i),
@@ -124,8 +153,11 @@ def run_one(n: int, distance: int, entries: float) -> dict[str, float]:
         "records_rss_mb": records_rss,
         "groups": group_count,
         "group_s": group_s,
-        "turned_groups": len(turned_groups),
+        "turned_groups": turned_count,
         "turned_s": turned_s,
+        "turned_rss_mb": turned_rss,
+        "ladder_groups": ladder_groups,
+        "ladder_s": ladder_s,
         "rss_mb": peak_rss_mb(),
     }
 
@@ -135,25 +167,31 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--distance", type=int, default=8)
     parser.add_argument("--entries", type=float, default=1.14, help="turned entries per record")
+    parser.add_argument("--ladder", action="store_true", help="also time match_crops")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one size
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(run_one(args.one, args.distance, args.entries)))
+        print(json.dumps(run_one(args.one, args.distance, args.entries, args.ladder)))
         return
     print(f"threshold {args.distance} bits of 64; numpy {np.__version__}; {os.cpu_count()} cores")
     print(f"turned: {args.entries} entries per record")
     header = ("n", "pairs", "find_pairs s", "peak RSS MB", "+records MB", "groups", "group_by s")
-    header += ("groups", "turned s", "peak RSS MB")
-    print("{:>9} {:>8} {:>13} {:>12} {:>12} {:>8} {:>11} {:>8} {:>9} {:>12}".format(*header))
+    header += ("groups", "turned s", "turned MB", "groups", "ladder s", "ladder MB")
+    print(
+        "{:>9} {:>8} {:>13} {:>12} {:>12} {:>8} {:>11} {:>8} {:>9} {:>10}".format(*header[:10]),
+        end="",
+    )
+    print(" {:>8} {:>9} {:>10}".format(*header[10:]))
     for n in args.sizes:
         command = [sys.executable, __file__, "--one", str(n), "--distance", str(args.distance)]
-        command += ["--entries", str(args.entries)]
+        command += ["--entries", str(args.entries)] + (["--ladder"] if args.ladder else [])
         result = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
         print(
             f"{result['n']:>9} {result['pairs']:>8} {result['pairs_s']:>13.2f} "
             f"{result['pairs_rss_mb']:>12.0f} {result['records_rss_mb']:>12.0f} "
             f"{result['groups']:>8} {result['group_s']:>11.2f} {result['turned_groups']:>8} "
-            f"{result['turned_s']:>9.2f} {result['rss_mb']:>12.0f}"
+            f"{result['turned_s']:>9.2f} {result['turned_rss_mb']:>10.0f} "
+            f"{result['ladder_groups']:>8} {result['ladder_s']:>9.2f} {result['rss_mb']:>10.0f}"
         )
 
 

@@ -13,13 +13,19 @@ from dedup_gui.core.cancel import CancelToken, NeverCancelled
 from dedup_gui.core.hamming import (
     Ints,
     Pairs,
-    Words,
     as_words,
     distinct_pairs,
     no_pairs,
     runs,
     spread,
     unique_rows,
+)
+from dedup_gui.core.ladder_search import (
+    CROPPED,
+    LADDER_MAX_DISTANCE,
+    ladder_pairs,
+    nearest_per_pair,
+    pack_words,
 )
 from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation, Turn
 from dedup_gui.core.turning import between, inverse
@@ -30,7 +36,7 @@ _CANCEL_EVERY = 4096  # reference nodes between cancel checks
 
 # _BETWEEN[s][t]: how B is turned relative to A when A turned by s looks like B turned by t.
 _BETWEEN = np.array([[between(s, t) for t in Turn] for s in Turn], dtype=np.int64)
-_INVERSE = np.array([inverse(t) for t in Turn], dtype=np.int64)
+_INVERSE = np.array([*(inverse(t) for t in Turn), CROPPED], dtype=np.int64)
 _TURNS = tuple(Turn)  # by value; indexing is cheaper than Turn(value) per member
 
 
@@ -53,6 +59,7 @@ def group_by_distance(
     *,
     segment_bytes: int | None = None,
     match_turned: bool = False,
+    match_crops: bool = False,
     not_duplicates: AbstractSet[frozenset[bytes]] = frozenset(),
     cancel: CancelToken = NeverCancelled(),  # noqa: B008 - immutable null object
 ) -> list[Group]:
@@ -72,6 +79,11 @@ def group_by_distance(
             record without entries counts its upright hash as a Turn.NONE one); at the smaller
             distance. Each member gets its ``turn`` relative to the reference. Nothing near
             with it off is apart with it on. Ignored for multi-hashes (``segment_bytes``).
+        match_crops: also group cropped, watermarked and captioned copies: two records are
+            also near if their upright hashes and ``ladder`` rungs are (``ladder_search``),
+            within ``LADDER_MAX_DISTANCE`` at most. Such a member, unless near without the
+            ladder, gets ``cropped=True`` and turn NONE, to be verified in fine detail.
+            Ignored for multi-hashes.
         not_duplicates: pairs of content hashes the user said are different images.
         cancel: checked between stages and every few thousand nodes.
 
@@ -87,10 +99,12 @@ def group_by_distance(
     nodes = _Nodes(records)
     cancel.check()
     turns = None
+    turned = match_turned and any(r.turned for r in nodes.best)
+    crops = match_crops and any(r.ladder for r in nodes.best)
     if segment_bytes is not None:
         node_class, pairs = _segment_classes(nodes.best, segment_bytes, max_distance, cancel)
-    elif match_turned and any(r.turned for r in nodes.best):
-        node_class, pairs, turns = _turned_classes(nodes.best, max_distance, cancel)
+    elif turned or crops:
+        node_class, pairs, turns = _entry_classes(nodes.best, max_distance, (turned, crops), cancel)
     else:
         node_class, pairs = _hash_classes(nodes.best, max_distance, cancel)
     cancel.check()
@@ -183,25 +197,23 @@ def _segment_class_pairs(
     left, right, dist = spread(np.ascontiguousarray(owner_of), starts, counts, distinct)
     keep = left != right  # a hash is trivially near itself
     i, j, dist = np.minimum(left, right)[keep], np.maximum(left, right)[keep], dist[keep]
-    key = i * len(hashes) + j
-    by_key = np.lexsort((dist, key))
-    first = by_key[runs(key[by_key])[0]]
-    return i[first], j[first], dist[first]
+    return nearest_per_pair(i, j, dist, len(hashes))
 
 
-def _turned_classes(
-    best: list[ImageRecord], max_distance: int, cancel: CancelToken
+def _entry_classes(
+    best: list[ImageRecord], max_distance: int, kinds: tuple[bool, bool], cancel: CancelToken
 ) -> tuple[Ints, Pairs, Ints]:
-    """As _hash_classes, comparing upright hashes as usual and ``turned`` entries too.
+    """As _hash_classes, comparing upright hashes as usual, and ``turned`` entries and
+    ``ladder`` rungs too if ``kinds`` (turned, crops) say so.
 
-    A class per distinct (upright hash, entries). Also returns, per pair (i, j), the turn that
-    makes class j from class i.
+    A class per distinct (upright hash, entries, ladder). Also returns, per pair (i, j), the
+    turn that makes class j from class i, or CROPPED for a pair near only through the ladder.
     """
     lengths = {len(r.perceptual_hash) for r in best if r.perceptual_hash}
     if len(lengths) > 1:
         raise ValueError(f"perceptual hashes differ in length: {sorted(lengths)} bytes")
-    classes: dict[tuple[bytes, bytes], int] = {}
-    node_class = np.array([_class_of(r, classes) for r in best], dtype=np.int64)
+    classes: dict[tuple[bytes, bytes, bytes], int] = {}
+    node_class = np.array([_class_of(r, classes, kinds) for r in best], dtype=np.int64)
     unhashed = node_class < 0
     node_class[unhashed] = len(classes) + np.arange(np.count_nonzero(unhashed))
     if not classes:
@@ -212,28 +224,35 @@ def _turned_classes(
     # at distance 8, entries alone find 0.896 of edited copies, upright hashes 0.903). Two
     # searches rather than one over both leave fewer chances of a false match, and cost less:
     # the search time grows faster than the number of hashes.
-    uprights, entries = zip(*classes, strict=True)
+    uprights, entries, ladders = zip(*classes, strict=True)
     hash_len = lengths.pop()
-    found = [
-        _entry_pairs(
-            [bytes([Turn.NONE]) + h if h else b"" for h in uprights], hash_len, max_distance, cancel
-        ),
-        _entry_pairs(list(entries), hash_len, max_distance, cancel),
-    ]
+    blobs = [bytes([Turn.NONE]) + h if h else b"" for h in uprights]
+    found = [_entry_pairs(blobs, hash_len, max_distance, cancel)]
+    if kinds[0]:
+        found.append(_entry_pairs(list(entries), hash_len, max_distance, cancel))
+    if kinds[1]:
+        radius = min(max_distance, LADDER_MAX_DISTANCE)
+        li, lj, ld = ladder_pairs(uprights, ladders, hash_len, radius, cancel)
+        found.append((li, lj, ld, np.full(len(li), CROPPED, np.int64)))
     oi, oj, dist, turn = (np.concatenate(parts) for parts in zip(*found, strict=True))
     key = oi * len(classes) + oj
-    by_key = np.lexsort((turn, dist, key))  # the nearest, then the lowest Turn (NONE first)
+    # Near without the ladder wins (no fine check needed), then the nearest, then the lowest
+    # Turn (NONE first).
+    by_key = np.lexsort((turn, dist, turn == CROPPED, key))
     first = by_key[runs(key[by_key])[0]]
     return node_class, (oi[first], oj[first], dist[first]), turn[first]
 
 
-def _class_of(record: ImageRecord, classes: dict[tuple[bytes, bytes], int]) -> int:
-    """The class of ``record``'s hashes, -1 if it has none. Its entries are its ``turned``
-    ones, or if it has none (not computed), its upright hash as a NONE entry."""
-    if not (record.perceptual_hash or record.turned):
-        return -1
-    entries = record.turned or bytes([Turn.NONE]) + record.perceptual_hash
-    return classes.setdefault((record.perceptual_hash, entries), len(classes))
+def _class_of(
+    record: ImageRecord, classes: dict[tuple[bytes, bytes, bytes], int], kinds: tuple[bool, bool]
+) -> int:
+    """The class of ``record``'s hashes, -1 if it has none. Its entries (if ``kinds[0]``) are
+    its ``turned`` ones, or if it has none (not computed), its upright hash as a NONE entry;
+    its ladder counts if ``kinds[1]``."""
+    upright = record.perceptual_hash
+    entries = record.turned or (bytes([Turn.NONE]) + upright if upright else b"")
+    key = (upright, entries if kinds[0] else b"", record.ladder if kinds[1] else b"")
+    return classes.setdefault(key, len(classes)) if any(key) else -1
 
 
 def _entry_pairs(
@@ -251,7 +270,7 @@ def _entry_pairs(
     if not len(table):
         return (*no_pairs(), np.empty(0, np.int64))
     owner = np.repeat(np.arange(len(blobs)), counts // step)
-    words, entry_segment = unique_rows(_as_words(table[:, 1:]))
+    words, entry_segment = unique_rows(pack_words(table[:, 1:]))
     near = distinct_pairs(words, max_distance, cancel)
     order = np.argsort(entry_segment, kind="stable")
     starts, sizes = runs(entry_segment[order])  # every segment has an entry: run k is segment k
@@ -263,14 +282,6 @@ def _entry_pairs(
     swapped = oi > oj
     turn[swapped] = _INVERSE[turn[swapped]]
     return np.minimum(oi, oj), np.maximum(oi, oj), dist, turn
-
-
-def _as_words(hashes: npt.NDArray[np.uint8]) -> Words:
-    """Rows of hash bytes as ``hamming.as_words`` packs them, from an array, not a list."""
-    n, nbytes = hashes.shape
-    padded = np.zeros((n, -(-nbytes // 8) * 8), dtype=np.uint8)
-    padded[:, :nbytes] = hashes
-    return padded.view(">u8").astype(np.uint64)
 
 
 def _leader_groups(
@@ -358,8 +369,9 @@ def _apart_test(
 def _make_group(nodes: _Nodes, ref: int, taken: list[tuple[int, int, int]]) -> Group:
     best, *copies = nodes.records(ref)
     near = [(d, r) for k, d, _ in taken for r in nodes.records(k)]
-    turns = {r.path: _TURNS[t] for k, _, t in taken if t for r in nodes.records(k)}
-    return make_group(best, copies, near, turns=turns)
+    turns = {r.path: _TURNS[t] for k, _, t in taken if 0 < t < CROPPED for r in nodes.records(k)}
+    cropped = {r.path for k, _, t in taken if t == CROPPED for r in nodes.records(k)}
+    return make_group(best, copies, near, turns=turns, cropped=cropped)
 
 
 def make_group(
@@ -368,6 +380,7 @@ def make_group(
     near: Iterable[tuple[int, ImageRecord]],
     *,
     turns: Mapping[Path, Turn] | None = None,
+    cropped: AbstractSet[Path] = frozenset(),
 ) -> Group:
     """The one way members are labelled, for scans and for queries alike.
 
@@ -377,12 +390,14 @@ def make_group(
         near: (distance, record) of the other files, labelled NEAR; listed nearest first,
             then best copy first. ``pixels.label_same_pixels`` may relabel some later.
         turns: by path, how a near file is the reference turned; NONE if not listed.
+        cropped: paths of near files matched through the crop ladder (to be verified).
     """
     turn_of = turns or {}
     members = [GroupMember(reference, Relation.REFERENCE, 0)]
     members += [GroupMember(r, Relation.EXACT, 0) for r in sorted(exact, key=best_first_key)]
     ranked = sorted(((d, best_first_key(r), r) for d, r in near), key=lambda item: item[:2])
     members += [
-        GroupMember(r, Relation.NEAR, d, turn_of.get(r.path, Turn.NONE)) for d, _, r in ranked
+        GroupMember(r, Relation.NEAR, d, turn_of.get(r.path, Turn.NONE), cropped=r.path in cropped)
+        for d, _, r in ranked
     ]
     return Group(tuple(members))

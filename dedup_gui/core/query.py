@@ -28,6 +28,7 @@ from dedup_gui.core.hashing import (
     init_worker,
     segment_bytes,
 )
+from dedup_gui.core.ladder_search import LADDER_MAX_DISTANCE, LadderIndex
 from dedup_gui.core.match_check import check_answers
 from dedup_gui.core.model import (
     FileInfo,
@@ -125,6 +126,13 @@ class LibraryIndex:
         # Canonical-orientation entries (core/turning.py), for copies rotated or mirrored.
         turned, self._turned_owner, self._turned_turn = _turned_rows(self.records, self._width)
         self._turned = HashIndex(turned)
+        # Crop ladders (core/ladder_search.py), for cropped, watermarked and captioned copies.
+        # Even with no ladder in the library, a query's windows can match its upright hashes.
+        self._ladder: LadderIndex | None = None
+        self._has_ladders = any(r.ladder for r in self.records)
+        if not self._is_segmented:
+            ladders = [r.ladder for r in self.records]
+            self._ladder = LadderIndex(ladders, self._width, self._hashes, self._owner)
 
     @classmethod
     def load(cls, store: HashStore, settings: HashSettings) -> LibraryIndex:
@@ -142,6 +150,7 @@ class LibraryIndex:
         not_duplicates: AbstractSet[frozenset[bytes]] = frozenset(),
         excluded_roots: Sequence[Path] = (),
         match_turned: bool = True,
+        match_crops: bool = True,
         cancel: CancelToken = NeverCancelled(),  # noqa: B008 - immutable null object
     ) -> list[Group]:
         """One group per query photo, in order: the photo as reference, its library copies after.
@@ -157,12 +166,17 @@ class LibraryIndex:
             not_duplicates: pairs of content hashes the user said are different images.
             excluded_roots: library files under these folders are not answers either.
             match_turned: also find copies rotated by quarter turns or mirrored.
+            match_crops: also find cropped, watermarked and captioned copies through the
+                crop ladders, as a scan does; such a copy is flagged ``cropped``.
             cancel: checked between blocks of work.
         """
         near = self._near(records, max_distance, cancel)
         turns: dict[Path, Turn] = {}
         if match_turned:
             self._add_turned(records, max_distance, near, turns, cancel)
+        cropped: list[set[Path]] = [set() for _ in records]
+        if match_crops:
+            self._add_cropped(records, max_distance, near, cropped, cancel)
         skipped = {r.path for r in records}
 
         def is_answer(query: ImageRecord, k: int) -> bool:
@@ -174,7 +188,7 @@ class LibraryIndex:
             )
 
         groups = []
-        for query, distances in zip(records, near, strict=True):
+        for query, distances, flagged in zip(records, near, cropped, strict=True):
             same = self._same_content(query.content_hash)
             exact = [self.records[k] for k in same if is_answer(query, k)]
             others = [
@@ -183,7 +197,7 @@ class LibraryIndex:
                 if self.records[k].content_hash != query.content_hash and is_answer(query, k)
             ]
             turned = {r.path: turns[r.path] for _, r in others if r.path in turns}
-            groups.append(make_group(query, exact, others, turns=turned))
+            groups.append(make_group(query, exact, others, turns=turned, cropped=flagged))
         return groups
 
     def _add_turned(
@@ -209,6 +223,29 @@ class LibraryIndex:
                 turns[self.records[k].path] = between(
                     Turn(int(turn[qr])), Turn(int(self._turned_turn[ir]))
                 )
+
+    def _add_cropped(
+        self,
+        records: Sequence[ImageRecord],
+        max_distance: int,
+        near: list[dict[int, int]],
+        cropped: list[set[Path]],
+        cancel: CancelToken,
+    ) -> None:
+        """Adds to ``near`` the library records that match a query only through the crop
+        ladders (either's windows near the other's), flagging them in ``cropped``."""
+        if self._ladder is None or not (self._has_ladders or any(r.ladder for r in records)):
+            return
+        uprights = [
+            r.perceptual_hash if len(r.perceptual_hash) == self._width else b"" for r in records
+        ]
+        ladders = [r.ladder for r in records]
+        radius = min(max_distance, LADDER_MAX_DISTANCE)
+        pairs = self._ladder.pairs_with(uprights, ladders, radius, cancel)
+        for q, k, d in zip(*(a.tolist() for a in pairs), strict=True):
+            if k not in near[q]:  # near without the ladder wins: no fine check needed
+                near[q][k] = d
+                cropped[q].add(self.records[k].path)
 
     def _same_content(self, content_hash: bytes) -> list[int]:
         first = self._by_content.get(content_hash)
@@ -242,6 +279,7 @@ def find_copies(
     excluded_roots: Sequence[Path] = (),
     workers: int | None = None,
     match_turned: bool = True,
+    match_crops: bool = True,
     cancel: CancelToken | None = None,
 ) -> list[Group]:
     """``index.find`` with the user's "not duplicates" and SAME_PIXELS labels from ``store``.
@@ -256,6 +294,7 @@ def find_copies(
         not_duplicates=store.not_duplicates(),
         excluded_roots=excluded_roots,
         match_turned=match_turned,
+        match_crops=match_crops,
         cancel=cancel,
     )
     request = ScanRequest(roots=(), hashing=index.settings, workers=workers)
