@@ -129,6 +129,7 @@ def _ask(
             excluded_roots=excluded_roots,
             workers=options.workers,
             match_turned=not options.no_turned,
+            match_crops=not options.no_crops,
             cancel=cancel,
         )
         answer = _Answer(groups, problems, len(index))

@@ -3,13 +3,17 @@
 Usage:
   python benchmarks/accuracy/score.py CORPUS [--algorithm phash --hash-size 8]
          [--thresholds 0 2 4 ... 16] [--matrix] [--peers] [--turned on|off|both]
+         [--crops on|off|both]
 
 Hashes once per (algorithm, hash size) with ``run_scan`` (a temp DB, the real worker pool and
 decoder), then re-groups the stored records with ``group_by_distance`` at each threshold: the
 same grouping a scan at that threshold does. Groups become predicted pairs (all pairs inside a
 group). ``--matrix`` runs phash 8, dhash 8, whash 8, phash 16; ``--peers`` adds imagehash's
 plain loop and imagededup (see peers.py). ``--turned`` groups with rotated/mirrored matching
-on (the engine's default, ``ScanRequest.match_turned``), off, or both from the same hashes.
+on (the engine's default, ``ScanRequest.match_turned``), off, or both from the same hashes;
+``--crops`` likewise for cropped/captioned/watermarked matching (``ScanRequest.match_crops``,
+the crop ladder). Matches through a turn or the ladder are checked in fine detail, as a scan
+checks them.
 """
 
 from __future__ import annotations
@@ -57,17 +61,22 @@ def engine_scores(
     settings: HashSettings,
     thresholds: list[int],
     match_turned: bool,
+    match_crops: bool,
     workers: int = 2,
 ) -> dict[int, Score]:
     """Scores of grouping ``records`` at each threshold, as a scan with these settings groups
-    (turned members checked in fine detail, as ``run_scan`` does after grouping)."""
+    (turned and cropped members checked in fine detail, as ``run_scan`` does after grouping)."""
     out = {}
     request = ScanRequest(roots=(), hashing=settings, workers=workers)
     for t in thresholds:
 
         def group(records: list[ImageRecord], t: int = t) -> list[Group]:
             return group_by_distance(
-                records, t, segment_bytes=segment_bytes(settings), match_turned=match_turned
+                records,
+                t,
+                segment_bytes=segment_bytes(settings),
+                match_turned=match_turned,
+                match_crops=match_crops,
             )
 
         groups, _ = check_matches(group(records), request, regroup=group)
@@ -128,6 +137,12 @@ def main() -> None:
         default="on",
         help="rotated/mirrored matching (on is the engine's default); both: off, then on",
     )
+    parser.add_argument(
+        "--crops",
+        choices=list(TURNED_CHOICES),
+        default="on",
+        help="cropped/captioned matching (on is the engine's default); both: off, then on",
+    )
     args = parser.parse_args()
 
     truth = Truth.load(args.corpus)
@@ -141,10 +156,14 @@ def main() -> None:
         hashed = time.perf_counter() - started
         print(f"{settings.key}: {len(records)} files hashed in {hashed:.1f} s", file=sys.stderr)
         for turned in TURNED_CHOICES[args.turned]:
-            label = f"dedup-gui {settings.key}{' turned' if turned else ''}"
-            scores = engine_scores(records, truth, settings, args.thresholds, turned, args.workers)
-            print(transform_table(label, scores))
-            summary += [summary_row(f"{label} <= {t}", s) for t, s in scores.items()]
+            for crops in TURNED_CHOICES[args.crops]:
+                label = f"dedup-gui {settings.key}{' turned' if turned else ''}"
+                label += " crops" if crops else ""
+                scores = engine_scores(
+                    records, truth, settings, args.thresholds, turned, crops, args.workers
+                )
+                print(transform_table(label, scores))
+                summary += [summary_row(f"{label} <= {t}", s) for t, s in scores.items()]
     if args.peers:
         from peers import run_peers
 

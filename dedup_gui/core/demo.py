@@ -62,6 +62,8 @@ _SCENES: dict[str, _Scene] = {
         (90, 150, 220), (240, 220, 190), (215, 160, 90), 0.42, (0.15, 0.15, 0.06), "hills", 19
     ),
     "snow": _Scene((150, 170, 200), (230, 235, 245), (240, 242, 248), 0.5, None, "hills", 20),
+    "lake": _Scene((70, 120, 190), (190, 210, 230), (40, 90, 140), 0.55, None, "hills", 21),
+    "meadow": _Scene((100, 150, 210), (200, 220, 235), (90, 140, 60), 0.5, None, "flowers", 22),
 }
 
 
@@ -70,9 +72,9 @@ def make_demo_library(folder: Path) -> Path:
 
     Planted: exact copies (one in a nested backup folder), a re-encode, a resize, a PNG
     conversion, a WebP conversion, a copy with edited metadata only, an EXIF-rotated copy, an
-    export turned a quarter and a mirrored one, a burst of two frames a second apart, camera
-    facts (lens, exposure, GPS) and a rated .xmp sidecar, plus one damaged file and a text
-    file, so the problems list and the walk's filtering show too.
+    export turned a quarter and a mirrored one, a cropped copy and a captioned one, a burst of
+    two frames a second apart, camera facts (lens, exposure, GPS) and a rated .xmp sidecar, plus
+    one damaged file and a text file, so the problems list and the walk's filtering show too.
     """
     root = folder / DEMO_FOLDER_NAME
     summer, phone, camera = root / "2023 Summer", root / "Phone export", root / "Camera"
@@ -82,6 +84,7 @@ def make_demo_library(folder: Path) -> Path:
     _plant_copies(summer, phone, camera, backup, wallpapers)
     _plant_rotated(phone, camera)
     _plant_photographers(root, summer, camera)
+    _plant_edits(summer, phone, root / "Exports")
     _write_damaged(camera / "DSC_1050.jpg")
     (root / "notes.txt").write_text("Holiday pictures, sorted in 2023.\n", encoding="utf-8")
     return root
@@ -148,6 +151,20 @@ def _plant_photographers(root: Path, summer: Path, camera: Path) -> None:
     _save_jpeg(moved, camera / "forest path 2.jpg", date="2023:09:10 15:30:06", facts=True)
     # A rating and colour label given in Lightroom, kept in a sidecar beside the photo.
     forest_path.with_suffix(".xmp").write_text(_XMP_RATED, encoding="utf-8")
+
+
+def _plant_edits(summer: Path, phone: Path, exports: Path) -> None:
+    """A copy with its edges trimmed, and one shared with a caption across the bottom."""
+    lake = _draw("lake", 1000, 667)
+    _save_jpeg(lake, summer / "lake.jpg", date="2023:07:25 19:40:02")
+    _save_jpeg(lake.crop((90, 50, 910, 600)), exports / "lake (cropped).jpg", quality=85)
+    meadow = _draw("meadow", 1000, 667)
+    _save_jpeg(meadow, phone / "meadow.jpg", date="2023:06:11 11:15:36")
+    captioned = meadow.copy()
+    draw = ImageDraw.Draw(captioned)
+    draw.rectangle((0, 600, 1000, 667), fill=(250, 250, 250))
+    draw.text((24, 612), "Summer in the meadow - see you soon!", fill=(30, 30, 30), font_size=36)
+    _save_jpeg(captioned, exports / "meadow shared.jpg", quality=80)
 
 
 _XMP_RATED = """<x:xmpmeta xmlns:x="adobe:ns:meta/">

@@ -326,6 +326,7 @@ def _group(scan: _Scan, records: list[ImageRecord]) -> list[Group]:
         scan.request.max_distance,
         segment_bytes=segment_bytes(scan.request.hashing),
         match_turned=scan.request.match_turned,
+        match_crops=scan.request.match_crops,
         not_duplicates=scan.store.not_duplicates(),
         cancel=scan.cancel,
     )

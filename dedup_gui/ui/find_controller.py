@@ -112,6 +112,7 @@ class FindWorker(QObject):
                     request.max_distance,
                     workers=request.workers,
                     match_turned=request.match_turned,
+                    match_crops=request.match_crops,
                     cancel=self._cancel,
                 )
         except Cancelled:  # only on shutdown, whose controller drops this signal

@@ -25,6 +25,8 @@ PLANTED = [
     {"winter morning.jpg", "Exports/winter morning 2.jpg"},
     {"2023 Summer/sunset.jpg", "Exports/sunset mirrored.jpg"},
     {"Camera/forest path.jpg", "Camera/forest path 2.jpg"},
+    {"2023 Summer/lake.jpg", "Exports/lake (cropped).jpg"},
+    {"Phone export/meadow.jpg", "Exports/meadow shared.jpg"},
 ]
 UNRELATED: set[str] = set()
 
@@ -50,7 +52,7 @@ def _relative(report: ScanReport, library: Path) -> list[set[str]]:
 def test_library_layout(library: Path) -> None:
     assert library.name == DEMO_FOLDER_NAME
     photos = [p for p in library.rglob("*") if p.suffix in (".jpg", ".png", ".webp")]
-    assert 18 <= len(photos) <= 24
+    assert 22 <= len(photos) <= 28
     assert (library / "Backup" / "2023" / "Summer" / "beach.jpg").is_file()  # nested folder
     assert (library / "notes.txt").is_file()
 
@@ -101,6 +103,9 @@ def test_photographers_material_is_labelled(report: ScanReport, library: Path) -
     assert group_kind(by_name["forest path.jpg"]) is GroupKind.SIMILAR  # a burst
     assert group_kind(by_name["winter morning.jpg"]) is GroupKind.SAME_PICTURE
     assert group_kind(by_name["beach.jpg"]) is GroupKind.EXACT
+    cropped = {m.record.path.name for g in report.groups for m in g.members if m.cropped}
+    assert cropped == {"lake (cropped).jpg", "meadow shared.jpg"}
+    assert group_kind(by_name["lake.jpg"]) is GroupKind.SIMILAR  # an edit: nothing pre-marked
     forest = by_name["forest path.jpg"].reference.record
     assert forest.sidecars == (library / "Camera" / "forest path.xmp",)
     assert (forest.facts.rating, forest.facts.label, forest.facts.has_gps) == (4, "Green", True)

@@ -528,7 +528,7 @@ def test_run_app_demo_scans_the_sample_library_and_cleans_up(tmp_path: Path) -> 
     )
     assert result.returncode == 0, result.stderr
     code, groups, library_left, title = result.stdout.strip().splitlines()[-1].split("|")
-    assert (code, groups, library_left) == ("0", "10", "False")  # the temporary library is gone
+    assert (code, groups, library_left) == ("0", "12", "False")  # the temporary library is gone
     assert title == "Duplicate Photos"
 
 
