@@ -72,7 +72,7 @@ def describe_relation(member: GroupMember, hash_bits: int) -> str:
             distance into a percentage.
 
     Returns:
-        "best copy", "exact copy", "same pixels", "cropped, or with a caption or watermark",
+        "best copy", "exact copy", "same pixels", "cropped or captioned copy",
         or e.g. "98 % similar (distance 1)".
     """
     if member.relation is Relation.REFERENCE:
@@ -83,7 +83,7 @@ def describe_relation(member: GroupMember, hash_bits: int) -> str:
         return "same pixels"
     if member.cropped:
         # Its distance is to a window of the other picture, not to the whole: no percentage.
-        return "cropped, or with a caption or watermark"
+        return "cropped or captioned copy"
     if member.distance == 0:
         return "looks identical (distance 0)"
     percent = similarity_percent(member.distance, hash_bits)

@@ -94,7 +94,7 @@ def test_describe_relation(relation: Relation, distance: int, text: str) -> None
 
 def test_a_crop_is_described_without_a_percentage() -> None:
     member = dataclasses.replace(_member(Relation.NEAR, 2), cropped=True)
-    assert describe_relation(member, 64) == "cropped, or with a caption or watermark"
+    assert describe_relation(member, 64) == "cropped or captioned copy"
 
 
 def test_similarity_never_reads_100_unless_identical() -> None:
