@@ -6,6 +6,10 @@ turned. Crop matching compares hashes of centred windows, which also match overl
 of one scene (a burst) and tiles. ``verify.similarity`` tells real rotated or mirrored copies
 from those look-alikes; ``verify.crop_similarity`` also finds a crop as a region of the other
 picture. Such matches are rare in a real library, so checking only them costs little.
+
+Scores are remembered by content pair (``CheckCache``, the store): a rescan that groups again
+after any change would otherwise decode and score every such pair again, and a library of
+bursts has thousands of them.
 """
 
 from __future__ import annotations
@@ -13,18 +17,36 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from dedup_gui.core.cancel import CancelToken, NeverCancelled
 from dedup_gui.core.hashing import checking_pool
 from dedup_gui.core.model import Group, GroupMember, ImageRecord, ScanRequest, Turn
+from dedup_gui.core.store_checks import CheckKey
 from dedup_gui.core.turning import inverse
 from dedup_gui.core.verify import ACCEPT, crop_similarity, similarity, small_grey
 from dedup_gui.core.workers import TaskFailed
 
 log = logging.getLogger(__name__)
+
+# The version of what ``score_match`` measures: remembered scores of another version are not
+# used. Bump it when the score of a pair may change (verify.similarity, crop_similarity,
+# small_grey, turning); a new ACCEPT needs no bump, as it is applied to remembered scores too.
+CHECK_VERSION = 1
+
+
+class CheckCache(Protocol):
+    """Where scores are remembered by content pair: ``store.HashStore``, in its own thread."""
+
+    def check_scores(self, keys: Iterable[CheckKey], version: int) -> Mapping[CheckKey, float]:
+        """Remembered scores of ``version`` for those of ``keys`` that have one."""
+        ...
+
+    def save_check_scores(self, items: Iterable[tuple[CheckKey, float]], version: int) -> None:
+        """Remember (key, score) pairs of ``version``."""
+        ...
 
 
 class MatchPair(NamedTuple):
@@ -44,8 +66,8 @@ class MatchPair(NamedTuple):
 
 
 # Checks are made once per (reference content, member content, turn, cropped): exact copies
-# share one.
-_Key = tuple[bytes, bytes, Turn, bool]
+# share one, and a score is remembered by it.
+_Key = CheckKey
 
 
 def needs_check(member: GroupMember) -> bool:
@@ -72,6 +94,7 @@ def check_matches(
     request: ScanRequest,
     *,
     regroup: Callable[[list[ImageRecord]], list[Group]] | None = None,
+    cache: CheckCache | None = None,
     cancel: CancelToken | None = None,
 ) -> tuple[list[Group], bool]:
     """Groups less the turned and cropped members that do not match their reference in detail.
@@ -88,10 +111,14 @@ def check_matches(
             way, until nothing is removed. A removed member may still be a real copy of another
             removed one (two turned copies of one tile both taken by another tile). None: the
             removed members stay ungrouped.
+        cache: remembered scores (the store, used in this thread only): a pair it has a score
+            for is not decoded; new scores are saved to it, in one transaction per round (also
+            on cancel). A pair that cannot be decoded is not saved: it is tried again next time.
 
     Returns:
-        The groups, most reclaimable bytes first, and whether every check was made: False when
-        some file could not be decoded, so the groups are not worth saving for reuse.
+        The groups, most reclaimable bytes first, and whether every check was made (scored now
+        or remembered): False when some file could not be decoded, so the groups are not worth
+        saving for reuse.
 
     Raises:
         Cancelled: from ``cancel``.
@@ -103,7 +130,7 @@ def check_matches(
     # Ends: every round's groups have references, which are never removed, so each round's
     # removed members are fewer than the last round's.
     while todo:
-        kept, removed, is_checked = _check_once(todo, request, cancel)
+        kept, removed, is_checked = _check_once(todo, request, cancel, cache)
         out += kept
         is_complete = is_complete and is_checked
         if not removed:
@@ -116,14 +143,19 @@ def check_matches(
 
 
 def check_answers(
-    groups: Sequence[Group], request: ScanRequest, *, cancel: CancelToken | None = None
+    groups: Sequence[Group],
+    request: ScanRequest,
+    *,
+    cache: CheckCache | None = None,
+    cancel: CancelToken | None = None,
 ) -> list[Group]:
     """``query.find``'s answers less the turned and cropped look-alikes, in order, none dropped.
 
     A query's group keeps its reference (the query photo) even when no copy is left: that
-    answer means "new".
+    answer means "new". ``cache`` as for ``check_matches``.
     """
-    kept, _, _ = _check_once(list(groups), request, cancel or NeverCancelled(), min_members=1)
+    cancel = cancel or NeverCancelled()
+    kept, _, _ = _check_once(list(groups), request, cancel, cache, min_members=1)
     return kept
 
 
@@ -132,7 +164,12 @@ def _key(reference: ImageRecord, member: GroupMember) -> _Key:
 
 
 def _check_once(
-    groups: list[Group], request: ScanRequest, cancel: CancelToken, *, min_members: int = 2
+    groups: list[Group],
+    request: ScanRequest,
+    cancel: CancelToken,
+    cache: CheckCache | None,
+    *,
+    min_members: int = 2,
 ) -> tuple[list[Group], list[ImageRecord], bool]:
     """(groups less their look-alikes, the removed members' records, every check made).
 
@@ -146,7 +183,7 @@ def _check_once(
             pairs.setdefault(_key(reference, m), pair)
     if not pairs:
         return groups, [], True
-    scores = _score_all(pairs, request, cancel)
+    scores = _score_all(pairs, request, cancel, cache)
     rejected = {key for key, score in scores.items() if score < ACCEPT}
     for key in rejected:
         pair = pairs[key]
@@ -179,11 +216,38 @@ def _check_once(
 
 
 def _score_all(
-    pairs: dict[_Key, MatchPair], request: ScanRequest, cancel: CancelToken
+    pairs: dict[_Key, MatchPair],
+    request: ScanRequest,
+    cancel: CancelToken,
+    cache: CheckCache | None,
 ) -> dict[_Key, float]:
-    """Scores by key; a pair that fails to decode has none."""
+    """Scores by key, remembered or made now; a pair that fails to decode has none."""
+    scores = {} if cache is None else dict(cache.check_scores(pairs, CHECK_VERSION))
+    todo = {key: pair for key, pair in pairs.items() if key not in scores}
+    if len(todo) < len(pairs):
+        log.debug("%d of %d checks remembered", len(pairs) - len(todo), len(pairs))
+    if not todo:
+        return scores
+    made: dict[_Key, float] = {}
+    try:
+        _score_new(todo, request, cancel, made)
+    finally:
+        # Also when cancelled: what was scored is not scored again (the hashes are kept too).
+        if cache is not None and made:
+            cache.save_check_scores(made.items(), CHECK_VERSION)
+    scores.update(made)
+    return scores
+
+
+def _score_new(
+    pairs: dict[_Key, MatchPair],
+    request: ScanRequest,
+    cancel: CancelToken,
+    scores: dict[_Key, float],
+) -> None:
+    """Score ``pairs`` in worker processes into ``scores``, as they come (so a cancel keeps
+    what was made); a pair that fails to decode gets none."""
     key_of = {pair: key for key, pair in pairs.items()}
-    scores: dict[_Key, float] = {}
     with checking_pool(score_match, request, len(key_of), files_per_task=2) as pool:
         for pair, outcome in pool.imap_unordered(iter(key_of), cancel=cancel):
             if isinstance(outcome, TaskFailed):
@@ -196,4 +260,3 @@ def _score_all(
                 )
             else:
                 scores[key_of[pair]] = outcome
-    return scores

@@ -295,6 +295,7 @@ def _hash_and_group(scan: _Scan, walked: list[WalkedFile], matched: Matched) -> 
         groups,
         scan.request,
         regroup=lambda removed: _group(scan, removed),
+        cache=scan.store,  # this scan thread's connection: checks run in this thread
         cancel=scan.cancel,
     )
     groups, is_complete = label_same_pixels_fully(

@@ -299,7 +299,7 @@ def find_copies(
     )
     request = ScanRequest(roots=(), hashing=index.settings, workers=workers)
     # As a scan does: a turned or cropped match must also match in fine detail.
-    groups = check_answers(groups, request, cancel=cancel)
+    groups = check_answers(groups, request, cache=store, cancel=cancel)
     return label_same_pixels(groups, store, request, cancel=cancel)
 
 

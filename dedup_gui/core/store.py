@@ -2,7 +2,8 @@
 
 SQL lives only in this module and its parts: ``store_schema`` (migrations), ``store_connection``
 (transactions, errors), ``store_records`` (rows as records), ``store_rescan`` (snapshots, saved
-groups) and ``store_journal`` (the action journal). Import the store's names from here.
+groups), ``store_journal`` (the action journal) and ``store_checks`` (fine-detail check scores).
+Import the store's names from here.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dedup_gui.core.model import (
     Problem,
     ProblemKind,
 )
+from dedup_gui.core.store_checks import CheckKey, CheckTables
 from dedup_gui.core.store_connection import (
     blob_path,
     guarded,
@@ -50,6 +52,7 @@ from dedup_gui.core.store_schema import MIGRATIONS, prepare
 
 __all__ = [
     "MIGRATIONS",
+    "CheckKey",
     "ContentFacts",
     "HashStore",
     "NotDuplicate",
@@ -132,11 +135,11 @@ def _fact_values(facts: PhotoFacts) -> tuple[object, ...]:
     return tuple(getattr(facts, name) for name in PhotoFacts.__dataclass_fields__)
 
 
-class HashStore(JournalTables, RescanTables):
+class HashStore(JournalTables, RescanTables, CheckTables):
     """One thread's connection to the library; made by ``open_store``, closed on ``with`` exit.
 
-    Files, contents, problems and decisions here; the journal's and the rescan's tables come
-    from ``JournalTables`` and ``RescanTables``.
+    Files, contents, problems and decisions here; the journal's, the rescan's and the check
+    scores' tables come from ``JournalTables``, ``RescanTables`` and ``CheckTables``.
     """
 
     def __enter__(self) -> HashStore:

@@ -147,6 +147,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # (as for a NULL ``turned``). Empty, not NULL, for algorithms without a ladder.
         "ALTER TABLE perceptual ADD COLUMN ladder BLOB",
     ),
+    (
+        # Fine-detail check scores of turned and cropped matches (core/match_check.py), so a
+        # pair is decoded and scored once, not on every rescan that groups again. Keyed by
+        # content hashes, not contents.id: a find's query photo is checked but never stored.
+        # A score of another verifier version is ignored (and replaced when checked again);
+        # rows whose member content no file has any more are dropped as new ones are saved.
+        # Not under the generation triggers: a score is what checking would find anyway.
+        """CREATE TABLE match_checks (
+            reference BLOB NOT NULL,  -- the group reference's content hash
+            member BLOB NOT NULL,  -- the checked member's content hash
+            turn INTEGER NOT NULL,  -- model.Turn: how the member is the reference turned
+            cropped INTEGER NOT NULL,  -- 1: matched through a centred window
+            score REAL NOT NULL,
+            version INTEGER NOT NULL,  -- match_check.CHECK_VERSION that scored it
+            PRIMARY KEY (reference, member, turn, cropped)
+        ) WITHOUT ROWID""",
+    ),
 )
 
 

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from dedup_gui.core import digest
 from dedup_gui.core.grouping import group_by_distance, make_group
-from dedup_gui.core.match_check import check_answers, check_matches
+from dedup_gui.core.match_check import CHECK_VERSION, check_answers, check_matches
 from dedup_gui.core.model import (
     Group,
     GroupMember,
@@ -25,8 +25,9 @@ from dedup_gui.core.model import (
 )
 from dedup_gui.core.pipeline import run_scan
 from dedup_gui.core.query import LibraryIndex, find_copies, hash_photos
-from dedup_gui.core.store import open_store
+from dedup_gui.core.store import HashStore, open_store
 from dedup_gui.core.turning import apply_turn, compose, inverse
+from dedup_gui.core.verify import ACCEPT
 from tests.core.images import photo_like, resize, save, write_photo
 
 _CHECK_LOG = "dedup_gui.core.match_check"
@@ -188,6 +189,28 @@ def test_a_pair_that_cannot_be_decoded_is_kept_and_reported_incomplete(
     assert not is_complete
 
 
+def test_a_pair_that_cannot_be_decoded_is_not_remembered(tmp_path: Path, store: HashStore) -> None:
+    original = write_photo(tmp_path / "a.jpg", width=160, height=120, seed=4)
+    good = turned_copy(original, tmp_path / "a_good.jpg", Turn.ROTATED_90)
+    bad = turned_copy(original, tmp_path / "a_bad.jpg", Turn.ROTATED_180)
+    reference, good_record, bad_record = record(original), record(good), record(bad)
+    group = Group(
+        (
+            GroupMember(reference, Relation.REFERENCE, 0),
+            GroupMember(good_record, Relation.NEAR, 0, Turn.ROTATED_90),
+            GroupMember(bad_record, Relation.NEAR, 0, Turn.ROTATED_180),
+        )
+    )
+    bad.write_bytes(b"not an image any more")
+    request = ScanRequest(roots=(tmp_path,), workers=1)
+    assert check_matches([group], request, cache=store) == ([group], False)
+    good_key = (reference.content_hash, good_record.content_hash, Turn.ROTATED_90, False)
+    bad_key = (reference.content_hash, bad_record.content_hash, Turn.ROTATED_180, False)
+    remembered = store.check_scores([good_key, bad_key], CHECK_VERSION)
+    assert list(remembered) == [good_key]  # the failed pair is tried again next time
+    assert remembered[good_key] >= ACCEPT
+
+
 def test_find_copies_answers_no_look_alike_quarter(tmp_path: Path) -> None:
     lib, card = tmp_path / "lib", tmp_path / "card"
     q0, *_ = write_quarters(lib)
@@ -206,6 +229,30 @@ def test_find_copies_answers_no_look_alike_quarter(tmp_path: Path) -> None:
     # The hashes alone answer q0's look-alikes with q0; checked, only q0 itself is a copy.
     assert sum(len(g.members) > 1 for g in unchecked) > 1
     assert found == {"q0.jpg": {q0}, "q1.jpg": set(), "q2.jpg": set(), "q3.jpg": set()}
+
+
+def test_find_copies_again_decodes_no_checked_pair(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lib, card = tmp_path / "lib", tmp_path / "card"
+    write_quarters(lib)
+    quarters = write_quarters(card)  # the same quarters: each has its twin and 3 look-alikes
+    db = tmp_path / "db.sqlite3"
+    scan(lib, db)
+    records, _ = hash_photos(quarters, HashSettings(), workers=2)
+    with open_store(db) as store:
+        index = LibraryIndex.load(store, HashSettings())
+        first = find_copies(index, records, store, 8, workers=2)
+        for path in quarters:  # the scores are remembered: the query photos are not decoded
+            path.write_bytes(b"gone")
+        with caplog.at_level(logging.WARNING, logger=_CHECK_LOG):
+            again = find_copies(index, records, store, 8, workers=2)
+    # Each quarter's answer is its twin in the library; checked again, its look-alikes would
+    # stay (a pair that fails to decode is kept).
+    twins = [[m.record.path.name for m in g.members] for g in first]
+    assert twins == [[f"q{k}.jpg", f"q{k}.jpg"] for k in range(4)]
+    assert again == first
+    assert not caplog.records
 
 
 # --- cropped members -----------------------------------------------------------------------------

@@ -543,7 +543,7 @@ def test_a_v5_database_opens_as_v6_and_its_contents_are_decoded_again(
             (os.fsencode("/p/old.png"),),
         )
     with open_store(db) as store:
-        assert user_version(db) == len(MIGRATIONS) == 6
+        assert user_version(db) == len(MIGRATIONS) >= 6
         assert store.stats() == StoreStats(files=1, contents=1, problems=0)  # kept, not dropped
         assert len(store.load_records(PHASH8)) == 0
         assert len(store.load_file_stats(PHASH8)) == 0
