@@ -120,11 +120,11 @@ def photo_like(
     # Soft edges, as a lens gives; the radius scales so resized copies stay alike.
     img = img.filter(ImageFilter.GaussianBlur(radius=max(width, height) / 300))
     if noise > 0:
-        img = _add_grain(img, noise, seed)
+        img = add_grain(img, noise, seed)
     return img
 
 
-def _add_grain(img: Image.Image, sigma: float, seed: int) -> Image.Image:
+def add_grain(img: Image.Image, sigma: float, seed: int) -> Image.Image:
     """Seeded Gaussian grain; a 251x241 tile repeated, so a 6 MP image costs milliseconds."""
     rng = np.random.default_rng(seed)
     tile = np.rint(rng.standard_normal((241, 251, 3), dtype=np.float32) * sigma).astype(np.int16)

@@ -28,7 +28,7 @@ from dedup_gui.core.query import LibraryIndex, find_copies, hash_photos
 from dedup_gui.core.store import HashStore, open_store
 from dedup_gui.core.turning import apply_turn, compose, inverse
 from dedup_gui.core.verify import ACCEPT
-from tests.core.images import photo_like, resize, save, write_photo
+from tests.core.images import add_grain, photo_like, resize, save, write_photo
 
 _CHECK_LOG = "dedup_gui.core.match_check"
 
@@ -342,3 +342,28 @@ def test_a_cropped_look_alike_leaves_a_query_answer_with_its_photo(tmp_path: Pat
     answer = cropped_group(query, [(other, Turn.NONE)])
     request = ScanRequest(roots=(), workers=1)
     assert names(check_answers([answer], request)) == [{"query.jpg"}]
+
+
+def burst_frames(folder: Path) -> tuple[Path, Path]:
+    """Two frames of one scene, as a hand-held burst takes them: the second moved 2 % and
+    tilted 0.7 degrees, with its own sensor noise. Within 4 pHash bits of each other."""
+    scene = photo_like(700, 500, seed=1, noise=0)
+    first = add_grain(scene.crop((0, 0, 600, 400)), 4, 1)
+    tilted = scene.rotate(0.7, resample=Image.Resampling.BICUBIC)
+    second = add_grain(tilted.crop((12, 4, 612, 404)), 4, 2)
+    return save(first, folder / "frame 1.jpg"), save(second, folder / "frame 2.jpg")
+
+
+def test_near_members_are_checked_at_the_default_threshold_not_at_loose(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    first, _ = burst_frames(photos)
+    resize(first, photos / "frame 1 small.jpg", scale=0.5)
+
+    report, _ = scan(photos, tmp_path / "a.sqlite3", max_distance=8)
+    # The resized copy passes the check; the next frame of the burst does not.
+    assert names(report.groups) == [{"frame 1.jpg", "frame 1 small.jpg"}]
+
+    # "Loosely similar" asks for near shots of one scene: the frame is shown, unchecked.
+    report, _ = scan(photos, tmp_path / "b.sqlite3", max_distance=12)
+    assert names(report.groups) == [{"frame 1.jpg", "frame 1 small.jpg", "frame 2.jpg"}]
