@@ -16,6 +16,7 @@ bursts has thousands of them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -27,7 +28,7 @@ from dedup_gui.core.hashing import checking_pool
 from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation, ScanRequest, Turn
 from dedup_gui.core.store_checks import CheckKey
 from dedup_gui.core.turning import inverse
-from dedup_gui.core.verify import ACCEPT, crop_similarity, similarity, small_grey
+from dedup_gui.core.verify import ACCEPT, Grey, crop_similarity, similarity, small_grey
 from dedup_gui.core.workers import TaskFailed
 
 log = logging.getLogger(__name__)
@@ -96,12 +97,26 @@ def score_match(pair: MatchPair) -> float:
     Raises:
         UnreadableImage, OSError: either file cannot be read or decoded.
     """
-    reference = small_grey(pair.reference)
+    reference = _reference_grey(pair.reference)
     member = small_grey(pair.member, inverse(pair.turn))
     # An upright near member may be a small crop too (5 % crops are often within 8 bits);
     # crop_similarity's quick check settles every other copy without a crop search.
     measure = crop_similarity if pair.cropped or pair.turn == Turn.NONE else similarity
     return measure(reference, member)
+
+
+@functools.lru_cache(maxsize=8)
+def _reference_grey(path: Path) -> Grey:
+    """``small_grey(path)``, remembered in this worker for the next few checks.
+
+    Pairs are queued group by group, so a reference checked against several members (a burst's
+    frames, a photo's copies) is decoded once per worker rather than once per member: the
+    decode costs more than the comparison. The pool's workers last one round of checks, so
+    nothing is remembered across scans. Read-only: every check shares the array.
+    """
+    grey = small_grey(path)
+    grey.flags.writeable = False
+    return grey
 
 
 def check_matches(
