@@ -104,6 +104,9 @@ class Decisions:
         self._rule = rule
         self._marks: dict[Path, Mark] = {}
         self._partners: dict[Path, Path] = {}
+        # Paths the user marked or unmarked, as opposed to the rule: a new rule leaves their
+        # groups alone (``reapply_rule``).
+        self._by_hand: set[Path] = set()
 
     @property
     def rule(self) -> KeepRule:
@@ -157,12 +160,30 @@ class Decisions:
             similar = group_kind(group) is GroupKind.SIMILAR
             for member in group.members:
                 path = member.record.path
+                self._by_hand.discard(path)
                 if path in kept:
                     self._marks[path] = Mark.KEEP
                 elif similar:
                     self._marks.pop(path, None)
                 else:
                     self._marks[path] = Mark.TRASH
+
+    def reapply_rule(self, groups: Iterable[Group]) -> list[Group]:
+        """After the rule changed: marks again the groups the rule marked and the user did not
+        touch since. A group with no mark (never marked, or cleared) stays unmarked; a group
+        with a member the user marked or unmarked by hand keeps all its marks.
+
+        Returns:
+            The groups marked again.
+        """
+        redo = [
+            g
+            for g in groups
+            if any(m.record.path in self._marks for m in g.members)
+            and not any(m.record.path in self._by_hand for m in g.members)
+        ]
+        self.apply_rule(redo)
+        return redo
 
     def mark_of(self, path: Path) -> Mark | None:
         """The mark on ``path``; None if it is unmarked."""
@@ -184,6 +205,7 @@ class Decisions:
                 self._marks.pop(p, None)
             else:
                 self._marks[p] = mark
+        self._by_hand.update(paths)
         return True
 
     def toggle(self, path: Path) -> Mark | None:
@@ -200,12 +222,14 @@ class Decisions:
             new = Mark.KEEP if self._marks.get(path) is Mark.TRASH else Mark.TRASH
         for p in paths:
             self._marks[p] = new
+        self._by_hand.update(paths)
         return new
 
     def clear(self, groups: Iterable[Group] | None = None) -> None:
         """Unmarks every file, or only the members of ``groups``."""
         if groups is None:
             self._marks.clear()
+            self._by_hand.clear()
             return
         self.forget(m.record.path for g in groups for m in g.members)
 
@@ -236,6 +260,7 @@ class Decisions:
         """Drops the marks (and pair links) of these paths (e.g. files that were trashed)."""
         for path in paths:
             self._marks.pop(path, None)
+            self._by_hand.discard(path)
             partner = self._partners.pop(path, None)
             if partner is not None and self._partners.get(partner) == path:
                 del self._partners[partner]

@@ -471,8 +471,17 @@ class MainWindow(QMainWindow):
 
     def show_preferences(self) -> None:
         if SettingsDialog(self._settings, self._db_path, self).exec():
-            # The keep rule may have changed: the same flow as a protected folder's change.
+            # The keep rule may have changed: the same flow as a protected folder's change,
+            # and the groups the rule marked follow the new rule (hand marks stay).
+            old_rule = self.decisions.rule
             self.decisions.rule = self._settings.keep_rule(self.folder_panel.folders())
+            if self.decisions.rule != old_rule:
+                redone = self.decisions.reapply_rule(self.groups.groups())
+                if redone:
+                    self.show_message(
+                        f"Marks follow the new rule in {human_count(len(redone), 'group')}; "
+                        "marks you set by hand are unchanged."
+                    )
             self.members.refresh()
 
     def show_about(self) -> None:

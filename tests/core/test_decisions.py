@@ -375,3 +375,25 @@ def test_similar_groups_keep_the_keeper_and_leave_the_rest_unmarked(far: bool) -
     decisions.rule = KeepRule()
     decisions.apply_rule([g])
     assert marks(decisions, g) == {"/a/1.jpg": "keep", "/a/2.jpg": None, "/ref/3.jpg": None}
+
+
+def test_a_new_rule_marks_again_only_groups_left_to_the_rule() -> None:
+    # Three groups of a small file in /best and a bigger one elsewhere; by default the bigger
+    # file is kept, and "prefer /best" should turn that round where the user did not decide.
+    groups = [
+        group(rec(f"/other/{k}.jpg", px=200, tag=2 * k), rec(f"/best/{k}.jpg", tag=2 * k + 1))
+        for k in range(3)
+    ]
+    decisions = Decisions()
+    decisions.apply_rule(groups[:2])  # the third stays unmarked (as after Clear Marks)
+    decisions.set_mark(Path("/best/1.jpg"), Mark.KEEP)  # the user's own decision
+    decisions.rule = KeepRule(preferred_folders=(Path("/best"),))
+    assert decisions.reapply_rule(groups) == [groups[0]]
+    assert marks(decisions, groups[0]) == {"/other/0.jpg": "trash", "/best/0.jpg": "keep"}
+    assert marks(decisions, groups[1]) == {"/other/1.jpg": "keep", "/best/1.jpg": "keep"}
+    assert marks(decisions, groups[2]) == {"/other/2.jpg": None, "/best/2.jpg": None}
+    # Apply Rule overrides hand marks; after it, a rule change applies to that group again.
+    decisions.apply_rule([groups[1]])
+    decisions.rule = KeepRule()
+    assert decisions.reapply_rule(groups) == groups[:2]
+    assert marks(decisions, groups[1]) == {"/other/1.jpg": "keep", "/best/1.jpg": "trash"}

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl
 from PySide6.QtWidgets import QApplication, QTreeWidget
 from pytestqt.qtbot import QtBot
 
@@ -22,6 +22,7 @@ from dedup_gui.ui.drop_zone import OTHER_REFUSED
 from dedup_gui.ui.main_window import MainWindow
 from dedup_gui.ui.models import MemberRole
 from dedup_gui.ui.settings import FolderEntry, Settings
+from dedup_gui.ui.settings_dialog import SettingsDialog
 from tests.core.images import reencode, resize, write_photo
 
 SCAN_TIMEOUT_MS = 30_000
@@ -254,6 +255,31 @@ def test_rule_premarks_and_keys_toggle_marks(
     assert window.decisions.mark_of(library / "b.jpg") is None
     window.actions_.apply_rule.trigger()
     assert window.decisions.mark_of(library / "b.jpg") is Mark.KEEP
+
+
+def test_a_new_keep_rule_re_marks_groups_not_marked_by_hand(
+    qtbot: QtBot, window: MainWindow, library: Path
+) -> None:
+    scan_by_drop(qtbot, window, [library])
+    sub = library / "sub"
+    assert window.decisions.mark_of(library / "b.jpg") is Mark.KEEP  # the largest, by default
+    assert window.decisions.mark_of(sub / "b small.jpg") is Mark.TRASH
+    window.decisions.set_mark(library / "a.jpg", Mark.KEEP)  # a decision of the user's own
+
+    def prefer_sub() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, SettingsDialog)
+        assert dialog.add_preferred_folder(sub)
+        dialog.accept()
+
+    QTimer.singleShot(0, prefer_sub)
+    window.show_preferences()
+    # The rule's group follows the new rule; the group the user touched keeps its marks.
+    assert window.decisions.mark_of(sub / "b small.jpg") is Mark.KEEP
+    assert window.decisions.mark_of(library / "b.jpg") is Mark.TRASH
+    assert window.decisions.mark_of(library / "a.jpg") is Mark.KEEP
+    assert window.decisions.mark_of(sub / "a copy.jpg") is Mark.TRASH
+    assert "new rule in 1 group" in window.statusBar().currentMessage()
 
 
 def test_protected_folder_wins_and_is_never_marked_for_trash(
