@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([340, 940])
+        self.splitter.setSizes([380, 900])  # room for a file name beside its kind
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
 
