@@ -46,6 +46,8 @@ class ProgressBar:
         words = _STAGE_WORDS[progress.stage]
         if progress.stage is ScanStage.WALKING:
             return f"{words}... {progress.found} found"
+        if progress.stage is ScanStage.VERIFYING and progress.to_check:
+            return f"Comparing likely copies in detail... {progress.checked}/{progress.to_check}"
         if progress.stage is not ScanStage.HASHING or progress.to_hash == 0:
             return f"{words}... {progress.found} photos, {progress.problems} problems"
         done = progress.hashed + progress.problems

@@ -61,6 +61,18 @@ class CheckCache(Protocol):
         ...
 
 
+class CheckCounter(Protocol):
+    """Told how many checks must be decoded and made, and when each one is (scan progress)."""
+
+    def add_checks(self, count: int) -> None:
+        """``count`` more checks are to be made (their scores are not remembered)."""
+        ...
+
+    def check_done(self) -> None:
+        """One of them was made (or could not be)."""
+        ...
+
+
 class MatchPair(NamedTuple):
     """One check, made in a worker: is ``member`` ``reference``, turned and maybe cropped?"""
 
@@ -125,6 +137,7 @@ def check_matches(
     *,
     regroup: Callable[[list[ImageRecord]], list[Group]] | None = None,
     cache: CheckCache | None = None,
+    counter: CheckCounter | None = None,
     cancel: CancelToken | None = None,
 ) -> tuple[list[Group], bool]:
     """Groups less the turned and cropped members that do not match their reference in detail.
@@ -145,6 +158,7 @@ def check_matches(
         cache: remembered scores (the store, used in this thread only): a pair it has a score
             for is not decoded; new scores are saved to it, in one transaction per round (also
             on cancel). A pair that cannot be decoded is not saved: it is tried again next time.
+        counter: told of the checks to make and made, for a progress display.
 
     Returns:
         The groups, most reclaimable bytes first, and whether every check was made (scored now
@@ -161,7 +175,7 @@ def check_matches(
     # Ends: every round's groups have references, which are never removed, so each round's
     # removed members are fewer than the last round's.
     while todo:
-        kept, removed, is_checked = _check_once(todo, request, cancel, cache)
+        kept, removed, is_checked = _check_once(todo, request, cancel, cache, counter)
         out += kept
         is_complete = is_complete and is_checked
         if not removed:
@@ -186,7 +200,7 @@ def check_answers(
     answer means "new". ``cache`` as for ``check_matches``.
     """
     cancel = cancel or NeverCancelled()
-    kept, _, _ = _check_once(list(groups), request, cancel, cache, min_members=1)
+    kept, _, _ = _check_once(list(groups), request, cancel, cache, None, min_members=1)
     return kept
 
 
@@ -199,6 +213,7 @@ def _check_once(
     request: ScanRequest,
     cancel: CancelToken,
     cache: CheckCache | None,
+    counter: CheckCounter | None,
     *,
     min_members: int = 2,
 ) -> tuple[list[Group], list[ImageRecord], bool]:
@@ -215,7 +230,7 @@ def _check_once(
             pairs.setdefault(_key(reference, m), pair)
     if not pairs:
         return groups, [], True
-    scores = _score_all(pairs, request, cancel, cache)
+    scores = _score_all(pairs, request, cancel, cache, counter)
     rejected = {key for key, score in scores.items() if score < ACCEPT}
     for key in rejected:
         pair = pairs[key]
@@ -252,6 +267,7 @@ def _score_all(
     request: ScanRequest,
     cancel: CancelToken,
     cache: CheckCache | None,
+    counter: CheckCounter | None,
 ) -> dict[_Key, float]:
     """Scores by key, remembered or made now; a pair that fails to decode has none."""
     scores = {} if cache is None else dict(cache.check_scores(pairs, CHECK_VERSION))
@@ -261,8 +277,10 @@ def _score_all(
     if not todo:
         return scores
     made: dict[_Key, float] = {}
+    if counter is not None:
+        counter.add_checks(len(todo))
     try:
-        _score_new(todo, request, cancel, made)
+        _score_new(todo, request, cancel, made, counter)
     finally:
         # Also when cancelled: what was scored is not scored again (the hashes are kept too).
         if cache is not None and made:
@@ -276,6 +294,7 @@ def _score_new(
     request: ScanRequest,
     cancel: CancelToken,
     scores: dict[_Key, float],
+    counter: CheckCounter | None,
 ) -> None:
     """Score ``pairs`` in worker processes into ``scores``, as they come (so a cancel keeps
     what was made); a pair that fails to decode gets none."""
@@ -292,3 +311,5 @@ def _score_new(
                 )
             else:
                 scores[key_of[pair]] = outcome
+            if counter is not None:
+                counter.check_done()

@@ -241,6 +241,8 @@ class ScanProgress:
     bytes_hashed: int = 0
     current_folder: Path | None = None
     elapsed_s: float = 0.0
+    to_check: int = 0  # likely copies to compare in fine detail (none remembered)
+    checked: int = 0  # of those, compared so far
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,7 @@ class _Scan:
         self.stage = ScanStage.WALKING
         self.found = self.to_hash = self.hashed = self.decoded = self.reused = 0
         self.bytes_hashed = 0
+        self.to_check = self.checked = 0
         self.current_folder: Path | None = None
         self.problems: list[Problem] = []
         self.records: list[ImageRecord] = []
@@ -123,6 +124,8 @@ class _Scan:
                 bytes_hashed=self.bytes_hashed,
                 current_folder=self.current_folder,
                 elapsed_s=self.elapsed_s,
+                to_check=self.to_check,
+                checked=self.checked,
             ),
             force=force,
         )
@@ -130,6 +133,15 @@ class _Scan:
     @property
     def elapsed_s(self) -> float:
         return time.monotonic() - self._started
+
+    def add_checks(self, count: int) -> None:
+        """match_check.CheckCounter: more fine-detail checks to make."""
+        self.to_check += count
+        self.report(force=True)
+
+    def check_done(self) -> None:
+        self.checked += 1
+        self.report()
 
     def enter_stage(self, stage: ScanStage) -> None:
         self.cancel.check()
@@ -296,6 +308,7 @@ def _hash_and_group(scan: _Scan, walked: list[WalkedFile], matched: Matched) -> 
         scan.request,
         regroup=lambda removed: _group(scan, removed),
         cache=scan.store,  # this scan thread's connection: checks run in this thread
+        counter=scan,
         cancel=scan.cancel,
     )
     groups, is_complete = label_same_pixels_fully(

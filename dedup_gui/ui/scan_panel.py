@@ -57,6 +57,9 @@ def stage_text(progress: ScanProgress) -> str:
     if progress.stage is ScanStage.GROUPING:
         return "Grouping photos that look alike…"
     if progress.stage is ScanStage.VERIFYING:
+        if progress.to_check:
+            done = f"{progress.checked:,} of {progress.to_check:,}"
+            return f"Comparing likely copies in detail… {done}"
         return "Comparing pixels of likely copies…"
     return "Finishing…"
 

@@ -367,3 +367,22 @@ def test_near_members_are_checked_at_the_default_threshold_not_at_loose(tmp_path
     # "Loosely similar" asks for near shots of one scene: the frame is shown, unchecked.
     report, _ = scan(photos, tmp_path / "b.sqlite3", max_distance=12)
     assert names(report.groups) == [{"frame 1.jpg", "frame 1 small.jpg", "frame 2.jpg"}]
+
+
+def test_a_scan_reports_its_checks_and_a_rescan_has_none_to_make(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    original = write_photo(lib / "original.jpg", width=320, height=240, seed=1)
+    for turn in (Turn.ROTATED_90, Turn.MIRRORED):
+        turned_copy(original, lib / f"{turn.name}.jpg", turn)
+    (lib / "other.jpg").write_bytes(b"")  # a problem: the rescan groups again, from memory
+    seen: list[ScanProgress] = []
+    request = ScanRequest(roots=(lib,), workers=2)
+    with open_store(tmp_path / "db.sqlite3") as store:
+        run_scan(request, store, progress=seen.append)
+        checking = [p for p in seen if p.stage is ScanStage.VERIFYING]
+        assert checking[-1].to_check == 2 and checking[-1].checked <= 2
+        assert seen[-1].checked == 2  # the last snapshot counts every check made
+        write_photo(lib / "new.jpg", width=320, height=240, seed=7)  # forces a regroup
+        seen.clear()
+        run_scan(request, store, progress=seen.append)
+        assert {(p.to_check, p.checked) for p in seen} == {(0, 0)}  # all remembered

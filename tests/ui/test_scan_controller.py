@@ -137,3 +137,11 @@ def test_shutdown_while_running_returns_in_time(qtbot: QtBot, tmp_path: Path) ->
     # The controller is usable again, e.g. after a cancelled close.
     with qtbot.waitSignal(controller.completed, timeout=20_000):
         controller.start(request_for(tmp_path / "big" / "copies"))
+
+
+def test_the_panel_counts_checks_made() -> None:
+    from dedup_gui.ui.scan_panel import stage_text
+
+    checking = ScanProgress(ScanStage.VERIFYING, found=9000, to_check=1502, checked=120)
+    assert stage_text(checking) == "Comparing likely copies in detail… 120 of 1,502"
+    assert stage_text(ScanProgress(ScanStage.VERIFYING)) == "Comparing pixels of likely copies…"
