@@ -55,6 +55,8 @@ _IS_SEARCHED[tuple(np.array(sorted(LEVEL_PAIRS)).T)] = True
 _BLOCK = 1 << 21  # candidate pairs expanded at once: bounds memory whatever the skew
 _BRUTE_MAX = 1 << 24  # up to this many hash pairs, comparing them all is cheaper than probing
 _TABLE_MAX_BITS = 22  # a chunk's buckets are found through direct tables up to this width
+_SLOTS = 2  # hashes a bucket keeps in its table row: one cache line serves most probes
+_QUERY_BLOCK = 1 << 15  # queries probed with every flip mask before the next: cache-sized
 _BYTE_BITS = np.array([bin(i).count("1") for i in range(256)], dtype=np.int32)
 
 
@@ -258,11 +260,16 @@ def _cross_pairs(a: Words1, b: Words1, max_distance: int, cancel: CancelToken) -
         return _brute_cross(a, b, max_distance)
     chunks = 3 if max_distance >= 2 else max_distance + 1
     base, extra = divmod(max_distance - chunks + 1, chunks)
+    b_order = np.argsort(b, kind="stable")  # b comes sorted (unique_rows): this costs little
+    b_sorted = b[b_order]
     found = [no_pairs()]
     for c in range(chunks):
         cancel.check()
         positions = list(range(c, 64, chunks))
-        found += _chunk_cross(a, b, positions, base + (c < extra), max_distance, cancel)
+        probed = _Slots(b_sorted, positions, max_distance)
+        ia, ib, dist = probed.search(a, base + (c < extra), cancel)
+        found.append((ia, b_order[ib], dist))
+        del probed  # its tables are the search's largest arrays: one chunk's at a time
     return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))  # type: ignore[return-value]
 
 
@@ -273,17 +280,19 @@ def _brute_cross(a: Words1, b: Words1, max_distance: int) -> Pairs:
     for start in range(0, len(a), step):
         dist = _bit_counts(a[start : start + step, None] ^ b[None, :])
         i, j = np.nonzero(dist <= max_distance)
-        found.append((i + start, j, dist[i, j]))
+        found.append((i + start, j, dist[i, j].astype(np.int32)))
     return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))  # type: ignore[return-value]
 
 
-def _bit_counts(x: Words1) -> npt.NDArray[np.int32]:
-    """Set bits of each word (numpy < 2.0 has no ``bitwise_count``)."""
+def _bit_counts(x: Words1) -> npt.NDArray[np.uint8]:
+    """Set bits of each word (numpy < 2.0 has no ``bitwise_count``), as uint8: a quarter of
+    int32's memory traffic in the probe loop."""
     if hasattr(np, "bitwise_count"):
-        return np.bitwise_count(x).astype(np.int32)
+        counts: npt.NDArray[np.uint8] = np.bitwise_count(x)
+        return counts
     per_byte = _BYTE_BITS[np.ascontiguousarray(x).view(np.uint8)].reshape(*x.shape, 8)
-    counts: npt.NDArray[np.int32] = per_byte.sum(axis=-1, dtype=np.int32)
-    return counts
+    summed: npt.NDArray[np.uint8] = per_byte.sum(axis=-1, dtype=np.uint8)
+    return summed
 
 
 def _chunk_values(words: Words1, positions: Sequence[int]) -> Ints:
@@ -294,50 +303,32 @@ def _chunk_values(words: Words1, positions: Sequence[int]) -> Ints:
     return acc.view(np.int64)
 
 
-def _chunk_cross(
-    a: Words1,
-    b: Words1,
-    positions: list[int],
-    radius: int,
-    max_distance: int,
-    cancel: CancelToken,
-) -> list[Pairs]:
-    """Pairs within ``max_distance`` whose chunk values are within ``radius``."""
-    bits = len(positions)
-    a_values, b_values = _chunk_values(a, positions), _chunk_values(b, positions)
-    a_order, b_order = np.argsort(a_values, kind="stable"), np.argsort(b_values, kind="stable")
-    # Sorted, the probes of neighbouring a hashes land near each other in b's tables.
-    a_sorted, a_words = a_values[a_order], a[a_order]
-    b_sorted, b_words = b_values[b_order], b[b_order]
-    starts, counts = runs(b_sorted)
-    find = _Buckets(b_sorted[starts], starts, counts, b_words, bits)
-    found = []
-    for mask in _flips(bits, radius):
-        cancel.check()
-        queries = a_sorted ^ mask
-        first, is_multi = find(queries)
-        # Most buckets hold one hash: compare with each bucket's first hash at once.
-        dist = np.bitwise_xor(a_words, first, out=first)
-        hit = np.flatnonzero(_bit_counts(dist) <= max_distance)
-        bucket = find.bucket(queries[hit])
-        hit, bucket = hit[bucket >= 0], bucket[bucket >= 0]  # not a hash that an empty one is near
-        right = starts[bucket]
-        found.append(_verified(a_words, b_words, hit, right, max_distance, (a_order, b_order)))
-        multi = np.flatnonzero(is_multi)
-        bucket = find.bucket(queries[multi])
-        for rows, right in _blocks(starts[bucket] + 1, counts[bucket] - 1):
-            left = multi[rows]
-            found.append(_verified(a_words, b_words, left, right, max_distance, (a_order, b_order)))
-    return found
+def _scatter(values: Ints, positions: Sequence[int]) -> Words1:
+    """The inverse of ``_chunk_values``: bit k of each value at hash bit ``positions[k]``."""
+    acc = np.zeros(len(values), dtype=np.uint64)
+    unsigned = values.view(np.uint64)
+    for k, p in enumerate(positions):
+        acc |= ((unsigned >> np.uint64(k)) & np.uint64(1)) << np.uint64(63 - p)
+    return acc
 
 
-def _verified(
-    a: Words1, b: Words1, left: Ints, right: Ints, max_distance: int, orders: tuple[Ints, Ints]
-) -> Pairs:
-    """The pairs (positions in sorted a and b) within ``max_distance``, as original rows."""
-    dist = _bit_counts(a[left] ^ b[right])
-    keep = dist <= max_distance
-    return orders[0][left[keep]], orders[1][right[keep]], dist[keep]
+def _fillers(keys: Ints, positions: Sequence[int]) -> Words1:
+    """For each chunk value in ``keys``, a word whose chunk bits are its complement."""
+    return ~_scatter(keys, positions) & _scatter(np.array([-1]), positions)
+
+
+def _filler_table(positions: Sequence[int]) -> Words1:
+    """``_SLOTS`` copies of ``_fillers`` of every chunk value in order, one row per value.
+
+    Built as the outer xor of two halves' fillers, in place: a few ms for 4M rows rather than
+    a pass per bit, and no temporary as large as the table.
+    """
+    half = len(positions) // 2
+    low = _fillers(np.arange(1 << half, dtype=np.int64), positions[:half])
+    high = _fillers(np.arange(1 << (len(positions) - half), dtype=np.int64), positions[half:])
+    table = np.empty((len(high), len(low), _SLOTS), dtype=np.uint64)
+    np.bitwise_xor(high[:, None, None], low[None, :, None], out=table)
+    return table.reshape(-1, _SLOTS)
 
 
 def _flips(bits: int, radius: int) -> Iterator[int]:
@@ -347,32 +338,109 @@ def _flips(bits: int, radius: int) -> Iterator[int]:
             yield sum(1 << bit for bit in chosen)
 
 
-class _Buckets:
-    """b's buckets of one chunk, found by chunk value."""
+class _Slots:
+    """b's buckets of one chunk, each as the first ``_SLOTS`` hashes it holds, by chunk value.
 
-    def __init__(self, values: Ints, starts: Ints, counts: Ints, words: Words1, bits: int) -> None:
-        self._values, self._counts = values, counts
-        self._first = words[starts]
-        self._is_table = bits <= _TABLE_MAX_BITS
-        if self._is_table:
-            self._bucket = np.full(1 << bits, -1, dtype=np.int32)
-            self._bucket[values] = np.arange(len(values), dtype=np.int32)
-            self._word = np.zeros(1 << bits, dtype=np.uint64)
-            self._word[values] = self._first
-            self._is_multi = np.zeros(1 << bits, dtype=bool)  # small: stays in the cache
-            self._is_multi[values] = counts > 1
+    A probe gathers one row of ``_SLOTS`` words and compares them all with the query, with no
+    check for an empty bucket or slot: those hold a word whose chunk bits are the complement of
+    the bucket's value, so more than ``max_distance`` from any query that probes it. Only the
+    few buckets holding more (``_overflow``) are expanded.
+    """
 
-    def __call__(self, queries: Ints) -> tuple[Words1, npt.NDArray[np.bool_]]:
-        """The first hash of each query's bucket (0: no bucket), and whether it holds more."""
-        if self._is_table:
-            return self._word[queries], self._is_multi[queries]
-        bucket = self.bucket(queries)
-        first = np.where(bucket >= 0, self._first[bucket], np.uint64(0))
-        return first, (bucket >= 0) & (self._counts[bucket] > 1)
+    def __init__(self, b_sorted: Words1, positions: list[int], max_distance: int) -> None:
+        self._bits, self._positions, self._max = len(positions), positions, max_distance
+        values = _chunk_values(b_sorted, positions)
+        self._order = np.argsort(values)
+        self._words = b_sorted[self._order]
+        by_value = values[self._order]
+        self._starts, self._counts = runs(by_value)
+        self._values = by_value[self._starts]
+        self._keys: Ints | None = None  # None: a direct table, indexed by chunk value
+        if self._bits > _TABLE_MAX_BITS:  # too wide for a table: rows of the buckets only
+            self._keys, row = self._values, np.arange(len(self._values))
+            self._slots = np.repeat(_fillers(self._values, positions)[:, None], _SLOTS, axis=1)
+        else:
+            row, self._slots = self._values, _filler_table(positions)
+        for k in range(_SLOTS):
+            held = self._counts > k
+            self._slots[row[held], k] = self._words[self._starts[held] + k]
+        self._overflow = np.zeros(len(self._slots), dtype=bool)
+        full = self._counts > _SLOTS
+        self._overflow[row[full]] = True
+        # The hashes the slots do not hold, found by a search among the few full buckets.
+        self._full_values = self._values[full]
+        self._rest_starts, self._rest_counts = (
+            self._starts[full] + _SLOTS,
+            self._counts[full] - _SLOTS,
+        )
 
-    def bucket(self, queries: Ints) -> Ints:
-        """Each query's bucket, -1 if there is none."""
-        if self._is_table:
-            return self._bucket[queries].astype(np.int64)
-        pos = np.minimum(np.searchsorted(self._values, queries), len(self._values) - 1)
-        return np.where(self._values[pos] == queries, pos, -1)
+    def search(self, a: Words1, radius: int, cancel: CancelToken) -> Pairs:
+        """(row of a, row of b sorted, distance) within ``max_distance``, by chunk ``radius``."""
+        if self._bits - radius <= self._max:
+            raise ValueError("chunks too short for the empty-slot filler")  # not with 3 chunks
+        a_values = _chunk_values(a, self._positions)
+        a_order = np.argsort(a_values)
+        # Sorted, a block's probes stay in a few regions of the table: they stay in the cache.
+        a_values, a_words = a_values[a_order], a[a_order]
+        masks = np.fromiter(_flips(self._bits, radius), dtype=np.int64)
+        found: list[Pairs] = [no_pairs()]
+        for start in range(0, len(a), _QUERY_BLOCK):
+            cancel.check()
+            values = a_values[start : start + _QUERY_BLOCK]
+            words = a_words[start : start + _QUERY_BLOCK]
+            repeated = np.repeat(words, _SLOTS)  # lines up with the gathered rows of slots
+            for mask in masks:
+                queries = values ^ mask
+                dist = self._gather(queries, words)
+                np.bitwise_xor(dist, repeated, out=dist)
+                near = _bit_counts(dist)
+                hit = np.flatnonzero(near <= self._max)
+                if len(hit):
+                    found.append(self._slot_pairs(queries, hit, near[hit], start))
+                more = np.flatnonzero(self._overflows(queries))
+                if len(more):
+                    found += self._overflow_pairs(queries[more], more, words, start)
+        ia, ib, dist = (np.concatenate(parts) for parts in zip(*found, strict=True))
+        return a_order[ia], ib, dist.astype(np.int32)
+
+    def _gather(self, queries: Ints, words: Words1) -> Words1:
+        """The slots of each query's bucket, flat (``_SLOTS`` words a query)."""
+        if self._keys is None:
+            return np.take(self._slots, queries, axis=0).ravel()
+        at = np.minimum(np.searchsorted(self._keys, queries), len(self._keys) - 1)
+        there = self._keys[at] == queries
+        # No bucket: the query's complement, 64 bits from it.
+        slots = np.where(there[:, None], np.take(self._slots, at, axis=0), ~words[:, None])
+        return slots.ravel()
+
+    def _overflows(self, queries: Ints) -> npt.NDArray[np.bool_]:
+        if self._keys is None:
+            flags: npt.NDArray[np.bool_] = np.take(self._overflow, queries)
+            return flags
+        at = np.minimum(np.searchsorted(self._keys, queries), len(self._keys) - 1)
+        flagged: npt.NDArray[np.bool_] = (self._keys[at] == queries) & self._overflow[at]
+        return flagged
+
+    def _slot_pairs(
+        self, queries: Ints, hit: Ints, near: npt.NDArray[np.uint8], start: int
+    ) -> Pairs:
+        row, slot = hit // _SLOTS, hit % _SLOTS
+        b_row = self._order[self._starts[self._bucket(queries[row])] + slot]
+        return row + start, b_row, near.astype(np.int32)
+
+    def _overflow_pairs(self, queries: Ints, rows: Ints, words: Words1, start: int) -> list[Pairs]:
+        """Pairs with the hashes of full buckets that their slots do not hold."""
+        bucket = np.searchsorted(self._full_values, queries)
+        found: list[Pairs] = []
+        for more, right in _blocks(self._rest_starts[bucket], self._rest_counts[bucket]):
+            left = rows[more]
+            near = _bit_counts(words[left] ^ self._words[right])
+            keep = near <= self._max
+            found.append(
+                (left[keep] + start, self._order[right[keep]], near[keep].astype(np.int32))
+            )
+        return found
+
+    def _bucket(self, queries: Ints) -> Ints:
+        """The bucket of each query (it has one)."""
+        return np.searchsorted(self._values, queries)

@@ -287,3 +287,54 @@ def test_ladder_index_finds_what_grouping_finds() -> None:
         if i < 50 <= j
     }
     assert found == expected
+
+
+def _bench_like_records(n: int, seed: int) -> list[ImageRecord]:
+    """As benchmarks/bench_grouping.py: 10 % in clusters of near hashes, rungs and turned entries
+    as fixed bit permutations of the hash; plus copies planted at a window of another record."""
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 2, (n, 64), dtype=np.uint8)
+    for start in range(0, n // 10, 4):  # clusters of 4 within 0-8 flipped bits of their first
+        bits[start + 1 : start + 4] = bits[start]
+        flips = rng.random((3, 64)) < rng.integers(0, 9, (3, 1)) / 64
+        bits[start + 1 : start + 4] ^= flips.astype(np.uint8)
+    views = [
+        bits[:, rng.permutation(64)] ^ rng.integers(0, 2, 64, dtype=np.uint8) for _ in range(5)
+    ]
+    hashes, rungs, turned = np.packbits(bits, axis=1), views[:3], views[3:]
+    ladders = np.concatenate([np.packbits(r, axis=1) for r in rungs], axis=1)
+    for k in rng.choice(n - 1, n // 50, replace=False):  # k + 1: a crop or caption of k
+        level = int(rng.integers(1, 4))
+        window = np.unpackbits(ladders[k, (level - 1) * 8 : level * 8])
+        window[rng.choice(64, int(rng.integers(0, 10)), replace=False)] ^= 1
+        if level == 3:  # a caption: the 70 % windows are near
+            ladders[k + 1, 16:] = np.packbits(window)
+        else:
+            hashes[k + 1] = np.packbits(window)
+    entry_bytes = [np.packbits(t, axis=1) for t in turned]
+    records = []
+    for k in range(n):
+        blob = bytes([int(rng.integers(0, 8))]) + entry_bytes[0][k].tobytes()
+        if k % 7 == 0:
+            blob += bytes([int(rng.integers(0, 8))]) + entry_bytes[1][k].tobytes()
+        record = rec(f"{k:06d}.jpg", hashes[k].tobytes(), content=k.to_bytes(16, "big"))
+        records.append(dataclasses.replace(record, turned=blob, ladder=ladders[k].tobytes()))
+    return records
+
+
+def test_the_slot_search_groups_as_a_search_over_both_sides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ~50k benchmark-like records at a scan's defaults: the same groups, members, distances,
+    # turns and cropped flags as with the ladder searched by hamming's search of the union.
+    records = _bench_like_records(50_000, 11)
+    found = group_by_distance(records, 8, match_turned=True, match_crops=True)
+
+    def by_union(a: Any, b: Any, max_distance: int, cancel: Any) -> Any:
+        return ladder_search._cross_by_union(a[:, None], b[:, None], max_distance, cancel)
+
+    monkeypatch.setattr(ladder_search, "_cross_pairs", by_union)
+    assert found == group_by_distance(records, 8, match_turned=True, match_crops=True)
+    near = [m for g in found for m in g.members[1:]]
+    assert sum(m.cropped for m in near) > 300
+    assert sum(m.turn != Turn.NONE for m in near) > 50
