@@ -86,7 +86,7 @@ def unique_rows(words: Words) -> tuple[Words, Ints]:
     return ordered[is_new], inverse
 
 
-def _expand(
+def expand_runs(
     left_pos: Ints, right_start: Ints, right_len: Ints
 ) -> Iterator[tuple[Ints, Ints, Ints]]:
     """Pairs ``left_pos[r]`` with each of ``right_start[r]`` ... ``+ right_len[r] - 1``.
@@ -250,7 +250,7 @@ class _Candidates:
         if self._max_count > _SMALL_BUCKET:
             is_small = np.maximum(c1, c2) <= _SMALL_BUCKET
             big = ~is_small
-            for left, right, _ in _expand(*_cross_rows(starts, counts, b1[big], b2[big])):
+            for left, right, _ in expand_runs(*_cross_rows(starts, counts, b1[big], b2[big])):
                 self.add(left, right)
             b1, b2, c1, c2 = b1[is_small], b2[is_small], c1[is_small], c2[is_small]
         s1, s2 = starts[b1], starts[b2]
@@ -282,7 +282,7 @@ def _chunk_pairs(
     # Sorted, a bucket's hashes are neighbours in memory, and so are those of nearby buckets.
     starts, counts = runs(values[order])
     candidates = _Candidates(words[order], order, max_distance, int(counts.max()))
-    for left, right, _ in _expand(*_within_rows(starts, counts)):
+    for left, right, _ in expand_runs(*_within_rows(starts, counts)):
         candidates.add(left, right)
     if radius > 0:
         bucket_values = values[order[starts]]
@@ -359,10 +359,10 @@ def spread(items: Ints, starts: Ints, counts: Ints, pairs: Pairs) -> Pairs:
     """
     bi, bj, dist = pairs
     found = [no_pairs()]
-    for left, right, _ in _expand(*_within_rows(starts, counts)):
+    for left, right, _ in expand_runs(*_within_rows(starts, counts)):
         found.append((items[left], items[right], np.zeros(len(left), np.int32)))
     row_dist = np.repeat(dist, counts[bi])
-    for left, right, rows in _expand(*_cross_rows(starts, counts, bi, bj)):
+    for left, right, rows in expand_runs(*_cross_rows(starts, counts, bi, bj)):
         found.append((items[left], items[right], row_dist[rows]))
     return _concat(found)
 
@@ -430,7 +430,7 @@ class _ChunkTable:
             hit = np.flatnonzero(bucket >= 0)
             query_rows = hit // len(flips) + start
             bucket = bucket[hit].astype(np.int64)
-            for left, right, _ in _expand(query_rows, self.starts[bucket], self.counts[bucket]):
+            for left, right, _ in expand_runs(query_rows, self.starts[bucket], self.counts[bucket]):
                 dist = _distances(queries, left, right, self.ordered)
                 keep = dist <= max_distance
                 found.append((left[keep], self.order[right[keep]], dist[keep]))
@@ -503,7 +503,7 @@ class HashIndex:
         """Pairs with distinct index hashes as pairs with every index row holding that hash."""
         found = [no_pairs()]
         starts, counts = self._starts[hashed], self._counts[hashed]
-        for left, right, rows in _expand(query, starts, counts):
+        for left, right, rows in expand_runs(query, starts, counts):
             found.append((left, self._rows_by_hash[right], dist[rows]))
         return _concat(found)
 

@@ -23,6 +23,7 @@ from dedup_gui.core.hamming import (
     Pairs,
     Words,
     distinct_pairs,
+    expand_runs,
     no_pairs,
     runs,
     unique_rows,
@@ -219,16 +220,8 @@ def _expand_both(
 
 def _blocks(starts: Ints, counts: Ints) -> Iterator[tuple[Ints, Ints]]:
     """(row, position) for every position ``starts[row]`` ... ``+ counts[row] - 1``, in blocks."""
-    ends = np.cumsum(counts)
-    row = 0
-    while row < len(counts):
-        done = int(ends[row - 1]) if row else 0
-        stop = max(int(np.searchsorted(ends, done + _BLOCK, side="right")), row + 1)
-        lens = counts[row:stop]
-        rows = np.repeat(np.arange(row, stop), lens)
-        offsets = np.arange(done, int(ends[stop - 1])) - np.repeat(ends[row:stop] - lens, lens)
-        yield rows, starts[rows] + offsets
-        row = stop
+    for rows, positions, _ in expand_runs(np.arange(len(starts)), starts, counts):
+        yield rows, positions
 
 
 def _cross_by_union(a: Words, b: Words, max_distance: int, cancel: CancelToken) -> Pairs:
