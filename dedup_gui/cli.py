@@ -232,6 +232,8 @@ def _summary_text(report: ScanReport) -> str:
         for m in group.members:
             r = m.record
             notes = [] if m.turn is Turn.NONE else [describe(m.turn)]
+            if m.cropped:
+                notes.append("cropped or captioned")
             if m.partner is not None:
                 notes.append(f"RAW+JPEG pair with {m.partner.name}")
             lines.append(

@@ -99,3 +99,15 @@ def test_summary_names_turned_copies(tmp_path: Path) -> None:
     assert "sea portrait.jpg  (rotated 90 degrees clockwise)" in result.stdout
     off = _run("scan", root, "--db", tmp_path / "db.sqlite3", "--workers", "1", "--no-turned")
     assert "0 groups" in off.stdout
+
+
+def test_summary_names_cropped_copies_unless_no_crops(tmp_path: Path) -> None:
+    root = tmp_path / "cropped"
+    original = write_photo(root / "field.jpg", width=640, height=480, seed=4)
+    with Image.open(original) as img:
+        img.crop((64, 40, 576, 424)).save(root / "field cropped.jpg", quality=85)  # 80 %
+    result = _run("scan", root, "--db", tmp_path / "db.sqlite3", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert "field cropped.jpg  (cropped or captioned)" in result.stdout
+    off = _run("scan", root, "--db", tmp_path / "db.sqlite3", "--workers", "1", "--no-crops")
+    assert "0 groups" in off.stdout
