@@ -22,6 +22,7 @@ from dedup_gui.core.hamming import (
     Ints,
     Pairs,
     Words,
+    _masks_by_high_bit,
     distinct_pairs,
     expand_runs,
     no_pairs,
@@ -369,32 +370,70 @@ class _Slots:
 
     def search(self, a: Words1, radius: int, cancel: CancelToken) -> Pairs:
         """(row of a, row of b sorted, distance) within ``max_distance``, by chunk ``radius``."""
-        if self._bits - radius <= self._max:
-            raise ValueError("chunks too short for the empty-slot filler")  # not with 3 chunks
+        self._check(radius)
         a_values = _chunk_values(a, self._positions)
         a_order = np.argsort(a_values)
         # Sorted, a block's probes stay in a few regions of the table: they stay in the cache.
         a_values, a_words = a_values[a_order], a[a_order]
-        masks = np.fromiter(_flips(self._bits, radius), dtype=np.int64)
+        masks = np.fromiter(_flips(self._bits, radius), dtype=np.int64).tolist()
         found: list[Pairs] = [no_pairs()]
         for start in range(0, len(a), _QUERY_BLOCK):
             cancel.check()
-            values = a_values[start : start + _QUERY_BLOCK]
-            words = a_words[start : start + _QUERY_BLOCK]
-            repeated = np.repeat(words, _SLOTS)  # lines up with the gathered rows of slots
-            for mask in masks:
-                queries = values ^ mask
-                dist = self._gather(queries, words)
-                np.bitwise_xor(dist, repeated, out=dist)
-                near = _bit_counts(dist)
-                hit = np.flatnonzero(near <= self._max)
-                if len(hit):
-                    found.append(self._slot_pairs(queries, hit, near[hit], start))
-                more = np.flatnonzero(self._overflows(queries))
-                if len(more):
-                    found += self._overflow_pairs(queries[more], more, words, start)
+            rows = np.arange(start, min(start + _QUERY_BLOCK, len(a)))
+            found += self._probe(a_values[rows], a_words[rows], rows, masks)
         ia, ib, dist = (np.concatenate(parts) for parts in zip(*found, strict=True))
-        return a_order[ia], ib, dist.astype(np.int32)
+        return a_order[ia], ib, dist
+
+    def search_within(self, radius: int, cancel: CancelToken) -> Pairs:
+        """(row, row, distance) of b's own pairs (rows of b sorted) by chunk ``radius``.
+
+        Each pair once, in either order, and no row with itself. Chunk values differing by a
+        mask whose highest bit is h are probed only from the hash whose chunk bit h is 0: half
+        the probes of searching b with b.
+        """
+        self._check(radius)
+        values = np.repeat(self._values, self._counts)  # of self._words, in order
+        by_high = [(-1, [0]), *_masks_by_high_bit(self._bits, radius)]
+        found: list[Pairs] = [no_pairs()]
+        for start in range(0, len(values), _QUERY_BLOCK):
+            cancel.check()
+            block = values[start : start + _QUERY_BLOCK]
+            for high, masks in by_high:
+                if high >= 0:
+                    rows = start + np.flatnonzero((block >> high) & 1 == 0)
+                    found += self._probe(values[rows], self._words[rows], rows, masks)
+                    continue
+                # The query's own bucket, from every hash: each pair twice, and itself.
+                rows = np.arange(start, start + len(block))
+                for ia, ib, dist in self._probe(block, self._words[rows], rows, masks):
+                    keep = self._order[ia] < ib
+                    found.append((ia[keep], ib[keep], dist[keep]))
+        ia, ib, dist = (np.concatenate(parts) for parts in zip(*found, strict=True))
+        return self._order[ia], ib, dist
+
+    def _check(self, radius: int) -> None:
+        if self._bits - radius <= self._max:
+            raise ValueError("chunks too short for the empty-slot filler")  # not with 3 chunks
+
+    def _probe(self, values: Ints, words: Words1, rows: Ints, masks: list[int]) -> list[Pairs]:
+        """(query row, row of b sorted, distance) for the queries ``values`` and ``words``
+        (their rows: ``rows``), each probing its buckets at every mask."""
+        found: list[Pairs] = []
+        repeated = np.repeat(words, _SLOTS)  # lines up with the gathered rows of slots
+        for mask in masks:
+            queries = values ^ mask
+            dist = self._gather(queries, words)
+            np.bitwise_xor(dist, repeated, out=dist)
+            near = _bit_counts(dist)
+            hit = np.flatnonzero(near <= self._max)
+            if len(hit):
+                row, slot = hit // _SLOTS, hit % _SLOTS
+                b_row = self._order[self._starts[self._bucket(queries[row])] + slot]
+                found.append((rows[row], b_row, near[hit].astype(np.int32)))
+            more = np.flatnonzero(self._overflows(queries))
+            if len(more):
+                found += self._overflow_pairs(queries[more], rows[more], words[more])
+        return found
 
     def _gather(self, queries: Ints, words: Words1) -> Words1:
         """The slots of each query's bucket, flat (``_SLOTS`` words a query)."""
@@ -414,24 +453,14 @@ class _Slots:
         flagged: npt.NDArray[np.bool_] = (self._keys[at] == queries) & self._overflow[at]
         return flagged
 
-    def _slot_pairs(
-        self, queries: Ints, hit: Ints, near: npt.NDArray[np.uint8], start: int
-    ) -> Pairs:
-        row, slot = hit // _SLOTS, hit % _SLOTS
-        b_row = self._order[self._starts[self._bucket(queries[row])] + slot]
-        return row + start, b_row, near.astype(np.int32)
-
-    def _overflow_pairs(self, queries: Ints, rows: Ints, words: Words1, start: int) -> list[Pairs]:
+    def _overflow_pairs(self, queries: Ints, rows: Ints, words: Words1) -> list[Pairs]:
         """Pairs with the hashes of full buckets that their slots do not hold."""
         bucket = np.searchsorted(self._full_values, queries)
         found: list[Pairs] = []
         for more, right in _blocks(self._rest_starts[bucket], self._rest_counts[bucket]):
-            left = rows[more]
-            near = _bit_counts(words[left] ^ self._words[right])
+            near = _bit_counts(words[more] ^ self._words[right])
             keep = near <= self._max
-            found.append(
-                (left[keep] + start, self._order[right[keep]], near[keep].astype(np.int32))
-            )
+            found.append((rows[more[keep]], self._order[right[keep]], near[keep].astype(np.int32)))
         return found
 
     def _bucket(self, queries: Ints) -> Ints:

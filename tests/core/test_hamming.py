@@ -66,11 +66,14 @@ PAIRS_TABLE = [
 ]
 
 
-@pytest.fixture(params=["chosen", "indexed"])
+@pytest.fixture(params=["chosen", "indexed", "slots"])
 def search(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Lets the cost model choose (brute force, at these sizes), or forces a chunk index."""
-    if request.param == "indexed":
+    """Lets the cost model choose (brute force, at these sizes), or forces a chunk index,
+    with two-slot tables wherever they fit, however few the hashes."""
+    if request.param != "chosen":
         monkeypatch.setattr(hamming, "_NS_BRUTE", 10**9)
+    if request.param == "slots":
+        monkeypatch.setattr(hamming, "_SLOTS_MIN_FILL", 1 << 40)
     return str(request.param)
 
 
@@ -81,7 +84,7 @@ def test_candidate_pairs_equal_brute_force(
     rng = np.random.default_rng(n + nbytes + threshold)
     hashes = planted(rng, n, nbytes, threshold + 2) if data == "planted" else skewed(rng, n, nbytes)
     words = hamming.unique_rows(hamming._pack_words(hashes))[0]
-    if search == "indexed":
+    if search != "chosen":
         assert hamming._choose_plan(words, threshold) is not None
     expected = brute_pairs(hashes, threshold)
     # The data has pairs, and near ones, not only equal ones.
@@ -111,6 +114,31 @@ def test_every_chunking_finds_every_pair(nbytes: int, threshold: int) -> None:
             np.minimum(i, j).tolist(), np.maximum(i, j).tolist(), dist.tolist(), strict=True
         )
         assert set(pairs) == brute
+
+
+def canonical(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], n: int) -> np.ndarray:
+    """Pairs as sorted rows of (min * n + max, dist): equal arrays, equal pair sets."""
+    i, j, dist = pairs
+    key = np.minimum(i, j) * n + np.maximum(i, j)
+    return np.unique(np.stack([key, dist.astype(np.int64)], axis=1), axis=0)
+
+
+@pytest.mark.parametrize(("threshold", "radius"), [(0, 0), (4, 1), (8, 2), (10, 2)])
+def test_two_slot_self_join_equals_bucket_search(threshold: int, radius: int) -> None:
+    # Many hashes, and crowded buckets (skewed: a thousand share most chunk values), so that
+    # probes hit filled slots and overflowing buckets, and pairs come from both of their ends.
+    rng = np.random.default_rng(threshold)
+    hashes = np.concatenate([planted(rng, 200_000, 8, threshold + 2), skewed(rng, 6000, 8)])
+    words, _ = hamming.unique_rows(hamming._pack_words(hashes))
+    positions = list(range(1, 64, 3))  # 21 bits
+    slots = hamming._slot_pairs(words, positions, radius, threshold, CancelToken())
+    found = canonical(slots, len(words))
+    assert len(found) == len(slots[0])  # each pair once
+    assert (slots[0] != slots[1]).all()
+    assert (len(found) > 1000) == (threshold > 0)  # distinct hashes: none at distance 0
+    chunks = hamming._chunk_pairs(words, positions, radius, threshold, CancelToken())
+    expected = canonical(hamming._concat([hamming.no_pairs(), *chunks]), len(words))
+    np.testing.assert_array_equal(found, expected)
 
 
 def test_big_buckets_are_verified_in_small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
