@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from itertools import combinations
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from dedup_gui.core.cancel import CancelToken, NeverCancelled
-
-Ints = npt.NDArray[np.int64]
-Words = npt.NDArray[np.uint64]
-Pairs = tuple[Ints, Ints, npt.NDArray[np.int32]]
+from dedup_gui.core.hash_tables import Ints as Ints
+from dedup_gui.core.hash_tables import Pairs as Pairs
+from dedup_gui.core.hash_tables import SlotTable, masks_by_high_bit
+from dedup_gui.core.hash_tables import Words as Words
+from dedup_gui.core.hash_tables import expand_runs as expand_runs
+from dedup_gui.core.hash_tables import no_pairs as no_pairs
+from dedup_gui.core.hash_tables import runs as runs
 
 # Candidate pairs expanded and verified at once. Bounds memory (~30 bytes a pair) whatever the
 # skew: thousands of hashes sharing a chunk value are checked in slices, never as one matrix.
 _BLOCK = 1 << 21
+
 # Chunks up to this many bits find buckets through a direct table (4M x 4 bytes); longer ones
 # binary-search, which is ~10x slower per probe but only long exact-match chunks get there.
 _TABLE_MAX_BITS = 22
 _SMALL_BUCKET = 8  # buckets up to this size are paired level by level, see add_cross
-# Two-slot tables (ladder_search._Slots) for chunks whose buckets are at least 1 in this many
+# Two-slot tables (hash_tables.SlotTable) for chunks whose buckets are at least 1 in this many
 # held: there, most probes hit and the cheaper hit handling beats the dearer gather.
 _SLOTS_MIN_FILL = 12
 _SAMPLE = 16384  # rows sampled to estimate how full the buckets of a chunking get
@@ -72,12 +75,6 @@ def _distances(
     return dist
 
 
-def runs(sorted_values: npt.NDArray[np.generic]) -> tuple[Ints, Ints]:
-    """Start and length of each run of equal values in a sorted array."""
-    starts = np.flatnonzero(np.r_[len(sorted_values) > 0, sorted_values[1:] != sorted_values[:-1]])
-    return starts, np.diff(np.r_[starts, len(sorted_values)])
-
-
 def unique_rows(words: Words) -> tuple[Words, Ints]:
     """Distinct rows, and for each row the index of its distinct row."""
     order = np.lexsort(words.T[::-1]) if words.shape[1] > 1 else np.argsort(words[:, 0])
@@ -87,25 +84,6 @@ def unique_rows(words: Words) -> tuple[Words, Ints]:
     inverse = np.empty(len(words), dtype=np.int64)
     inverse[order] = np.cumsum(is_new) - 1
     return ordered[is_new], inverse
-
-
-def expand_runs(
-    left_pos: Ints, right_start: Ints, right_len: Ints
-) -> Iterator[tuple[Ints, Ints, Ints]]:
-    """Pairs ``left_pos[r]`` with each of ``right_start[r]`` ... ``+ right_len[r] - 1``.
-
-    Yields (left, right, r) blocks of at most ~_BLOCK pairs (more only for one huge row).
-    """
-    ends = np.cumsum(right_len)
-    row = 0
-    while row < len(ends):
-        done = int(ends[row - 1]) if row else 0
-        stop = max(int(np.searchsorted(ends, done + _BLOCK, side="right")), row + 1)
-        lens = right_len[row:stop]
-        rows = np.repeat(np.arange(row, stop), lens)
-        offsets = np.arange(done, int(ends[stop - 1])) - np.repeat(ends[row:stop] - lens, lens)
-        yield left_pos[rows], right_start[rows] + offsets, rows
-        row = stop
 
 
 def _cross_rows(starts: Ints, counts: Ints, b1: Ints, b2: Ints) -> tuple[Ints, Ints, Ints]:
@@ -137,17 +115,6 @@ def _chunk_values(words: Words, positions: Sequence[int]) -> Words:
 def _volume(bits: int, radius: int) -> int:
     """Number of values within ``radius`` bit flips of a ``bits``-bit value."""
     return sum(math.comb(bits, k) for k in range(min(radius, bits) + 1))
-
-
-def _masks_by_high_bit(bits: int, radius: int) -> Iterator[tuple[int, list[int]]]:
-    """Non-zero flip masks of up to ``radius`` bits, grouped by their highest set bit."""
-    for high in range(bits):
-        masks = [
-            sum(1 << b for b in low) | 1 << high
-            for k in range(min(radius, high + 1))
-            for low in combinations(range(high), k)
-        ]
-        yield high, masks
 
 
 # A plan: for each chunk, its bit positions and its search radius (pigeonhole thresholds).
@@ -290,7 +257,7 @@ def _chunk_pairs(
     if radius > 0:
         bucket_values = values[order[starts]]
         keys, find = _bucket_finder(bucket_values, len(positions))
-        for high, masks in _masks_by_high_bit(len(positions), radius):
+        for high, masks in masks_by_high_bit(len(positions), radius):
             # Each unordered bucket pair once: from the bucket whose highest flipped bit is 0.
             low = np.flatnonzero(bucket_values >> np.uint64(high) & np.uint64(1) == 0)
             low_keys = keys[low]
@@ -322,7 +289,7 @@ def _bucket_finder(
 
 
 def _slots_fit(words: Words, positions: list[int], radius: int, max_distance: int) -> bool:
-    """Whether a chunk is searched faster through ladder_search's two-slot table.
+    """Whether a chunk is searched faster through the two-slot table (``SlotTable``).
 
     Measured at radius 2 on 22-bit chunks: 2x faster with 1M hashes (a quarter of the buckets
     held), about even at 300k and 2x slower at 100k, where most probes miss and the 4-byte bucket
@@ -342,10 +309,7 @@ def _slot_pairs(
     words: Words, positions: list[int], radius: int, max_distance: int, cancel: CancelToken
 ) -> Pairs:
     """As ``_chunk_pairs`` (64-bit hashes), each pair once, through a two-slot table."""
-    # Here, not at the top: ladder_search imports this module.
-    from dedup_gui.core.ladder_search import _Slots
-
-    return _Slots(words[:, 0], positions, max_distance).search_within(radius, cancel)
+    return SlotTable(words[:, 0], positions, max_distance).search_within(radius, cancel)
 
 
 def distinct_pairs(words: Words, max_distance: int, cancel: CancelToken) -> Pairs:
@@ -369,11 +333,6 @@ def distinct_pairs(words: Words, max_distance: int, cancel: CancelToken) -> Pair
     # A pair close on several chunks was found once per chunk.
     _, first = np.unique(i * n + j, return_index=True)
     return i[first], j[first], dist[first]
-
-
-def no_pairs() -> Pairs:
-    """An empty (i, j, dist) triple, with the dtypes of every other."""
-    return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
 
 
 def _concat(found: list[Pairs]) -> Pairs:
@@ -452,7 +411,7 @@ class _ChunkTable:
     def probe(self, queries: Words, radius: int, max_distance: int, cancel: CancelToken) -> Pairs:
         """(query row, index row, distance) of pairs within ``radius`` on this chunk."""
         values = _chunk_values(queries, self.positions).view(self.keys.dtype)
-        masks = [0] + [m for _, ms in _masks_by_high_bit(len(self.positions), radius) for m in ms]
+        masks = [0] + [m for _, ms in masks_by_high_bit(len(self.positions), radius) for m in ms]
         flips = np.array(masks, dtype=np.uint64).view(self.keys.dtype)
         found = [no_pairs()]
         step = max(1, _BLOCK // len(flips))  # queries per block of probes

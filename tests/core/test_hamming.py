@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dedup_gui.core import hamming
+from dedup_gui.core import hamming, hash_tables
 from dedup_gui.core.cancel import Cancelled, CancelToken
 from dedup_gui.core.hamming import find_candidate_pairs
 
@@ -143,6 +143,7 @@ def test_two_slot_self_join_equals_bucket_search(threshold: int, radius: int) ->
 
 def test_big_buckets_are_verified_in_small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hamming, "_BLOCK", 97)
+    monkeypatch.setattr(hash_tables, "_BLOCK", 97)  # expand_runs' blocks
     monkeypatch.setattr(hamming, "_SMALL_BUCKET", 2)
     hashes = skewed(np.random.default_rng(3), 400, 8)
     assert as_set(find_candidate_pairs(hashes, 8)) == brute_pairs(hashes, 8)
