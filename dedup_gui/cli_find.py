@@ -206,7 +206,13 @@ def _member_facts(member: GroupMember) -> dict[str, Any]:
 
 
 def _copy_facts(member: GroupMember) -> dict[str, Any]:
-    return {"relation": member.relation.value, "distance": member.distance} | _member_facts(member)
+    how = {
+        "relation": member.relation.value,
+        "distance": member.distance,
+        "turn": member.turn.name.lower(),  # as `scan --json` says it: "none", "rotated_90", ...
+        "cropped": member.cropped,
+    }
+    return how | _member_facts(member)
 
 
 def _problem_facts(problems: Sequence[Problem]) -> list[dict[str, str]]:

@@ -78,6 +78,8 @@ def test_find_json_lists_each_photos_copies_and_exits_0(library: Library, card: 
         "b small.jpg": ("found", [("b.jpg", "near")]),
         "d new.jpg": ("new", []),
     }
+    copies = [c for p in document["photos"] for c in p["copies"]]
+    assert {(c["turn"], c["cropped"]) for c in copies} == {("none", False)}
     small = next(p for p in document["photos"] if p["path"].endswith("b small.jpg"))
     assert (small["width"], small["copies"][0]["width"]) == (160, 320)
     assert document["library_photos"] == 3 and document["problems"] == []
