@@ -76,35 +76,39 @@ class SettingsDialog(QDialog):
     def _make_scanning_tab(self) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
-        self.include_hidden = QCheckBox("Also scan hidden folders and files")
-        self.include_hidden.setChecked(self._settings.include_hidden())
-        self.follow_symlinks = QCheckBox("Follow links to other folders")
-        self.follow_symlinks.setChecked(self._settings.follow_symlinks())
+        self.include_hidden = _switch(
+            "Also scan hidden folders and files", self._settings.include_hidden()
+        )
+        self.follow_symlinks = _switch(
+            "Follow links to other folders", self._settings.follow_symlinks()
+        )
         self.min_size_kb = QSpinBox()
         self.min_size_kb.setRange(0, 1_000_000)
         self.min_size_kb.setSuffix(" kB")
         self.min_size_kb.setSpecialValueText("No limit")
         self.min_size_kb.setValue(self._settings.min_size_bytes() // 1000)
-        self.auto_mark = QCheckBox("After each scan, mark copies for the Trash (best copy is kept)")
-        self.auto_mark.setChecked(self._settings.auto_mark())
-        self.match_turned = QCheckBox("Match rotated and mirrored copies")
-        self.match_turned.setToolTip(
+        self.auto_mark = _switch(
+            "After each scan, mark copies for the Trash (best copy is kept)",
+            self._settings.auto_mark(),
+        )
+        self.match_turned = _switch(
+            "Match rotated and mirrored copies",
+            self._settings.match_turned(),
             "Also find copies turned by 90, 180 or 270 degrees or mirrored (e.g. an export "
-            "that lost its orientation)"
+            "that lost its orientation)",
         )
-        self.match_turned.setChecked(self._settings.match_turned())
-        self.match_crops = QCheckBox("Match cropped copies and copies with a caption or watermark")
-        self.match_crops.setToolTip(
+        self.match_crops = _switch(
+            "Match cropped copies and copies with a caption or watermark",
+            self._settings.match_crops(),
             "Also find copies with a little cut off the edges, or with text or a logo added; "
-            "each one is compared in detail, so different shots of one scene are not matched"
+            "each one is compared in detail, so different shots of one scene are not matched",
         )
-        self.match_crops.setChecked(self._settings.match_crops())
-        self.pairs_as_duplicates = QCheckBox("Treat RAW+JPEG pairs as duplicates")
-        self.pairs_as_duplicates.setToolTip(
+        self.pairs_as_duplicates = _switch(
+            "Treat RAW+JPEG pairs as duplicates",
+            self._settings.pairs_as_duplicates(),
             "A RAW file and the JPEG the camera saved with it are normally kept together; "
-            "with this on, one of them may be marked for the Trash"
+            "with this on, one of them may be marked for the Trash",
         )
-        self.pairs_as_duplicates.setChecked(self._settings.pairs_as_duplicates())
         form.addRow(self.include_hidden)
         form.addRow(self.follow_symlinks)
         form.addRow(self.match_turned)
@@ -140,15 +144,15 @@ class SettingsDialog(QDialog):
         folders_row.addLayout(buttons)
         folders_box = QGroupBox("Prefer files in these folders")
         folders_box.setLayout(folders_row)
-        self.prefer_raw = QCheckBox("Prefer RAW files")
-        self.prefer_raw.setChecked(self._settings.prefer_raw())
-        self.prefer_edited = QCheckBox("Prefer edited files (with XMP)")
-        self.prefer_edited.setToolTip(
-            "Keep the copy that carries edits, ratings or keywords from a photo editor"
+        self.prefer_raw = _switch("Prefer RAW files", self._settings.prefer_raw())
+        self.prefer_edited = _switch(
+            "Prefer edited files (with XMP)",
+            self._settings.prefer_edited(),
+            "Keep the copy that carries edits, ratings or keywords from a photo editor",
         )
-        self.prefer_edited.setChecked(self._settings.prefer_edited())
-        self.prefer_resolution = QCheckBox("Prefer larger resolution")
-        self.prefer_resolution.setChecked(self._settings.prefer_resolution())
+        self.prefer_resolution = _switch(
+            "Prefer larger resolution", self._settings.prefer_resolution()
+        )
         layout = QVBoxLayout(page)
         layout.addWidget(explain)
         layout.addWidget(folders_box, 1)
@@ -276,3 +280,12 @@ class SettingsDialog(QDialog):
         self._settings.set_prefer_resolution(self.prefer_resolution.isChecked())
         self._settings.set_preferred_folders(self.preferred_folders())
         super().accept()
+
+
+def _switch(text: str, checked: bool, tip: str = "") -> QCheckBox:
+    """A preference's check box, set as saved, with an explanation on hover if given."""
+    box = QCheckBox(text)
+    box.setChecked(checked)
+    if tip:
+        box.setToolTip(tip)
+    return box
