@@ -16,17 +16,13 @@ from dedup_gui.core.hamming import (
     as_words,
     distinct_pairs,
     no_pairs,
+    pack_words,
     runs,
     spread,
     unique_rows,
 )
-from dedup_gui.core.ladder_search import (
-    CROPPED,
-    LADDER_MAX_DISTANCE,
-    ladder_pairs,
-    nearest_per_pair,
-    pack_words,
-)
+from dedup_gui.core.hash_tables import nearest_per_pair
+from dedup_gui.core.ladder_search import CROPPED, LADDER_MAX_DISTANCE, ladder_pairs
 from dedup_gui.core.model import Group, GroupMember, ImageRecord, Relation, Turn
 from dedup_gui.core.turning import between, inverse
 

@@ -50,7 +50,7 @@ def _popcount_table(x: Words) -> npt.NDArray[np.uint8]:
 _popcount: Callable[[Words], npt.NDArray[np.uint8]] = getattr(np, "bitwise_count", _popcount_table)
 
 
-def _pack_words(hashes: npt.NDArray[np.uint8]) -> Words:
+def pack_words(hashes: npt.NDArray[np.uint8]) -> Words:
     """(n, nbytes) bytes as (n, ceil(nbytes / 8)) big-endian words; the zero padding adds 0."""
     n, nbytes = hashes.shape
     padded = np.zeros((n, -(-nbytes // 8) * 8), dtype=np.uint8)
@@ -61,7 +61,7 @@ def _pack_words(hashes: npt.NDArray[np.uint8]) -> Words:
 def as_words(hashes: list[bytes], nbytes: int) -> Words:
     """Hashes of ``nbytes`` bytes each as packed words, one row per hash."""
     array = np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(len(hashes), nbytes)
-    return _pack_words(array)
+    return pack_words(array)
 
 
 def _distances(
@@ -389,7 +389,7 @@ def find_candidate_pairs(
         raise ValueError(f"max_distance must be >= 0, not {max_distance}")
     if len(hashes) < 2:
         return no_pairs()
-    words, inverse = unique_rows(_pack_words(np.asarray(hashes, dtype=np.uint8)))
+    words, inverse = unique_rows(pack_words(np.asarray(hashes, dtype=np.uint8)))
     distinct = distinct_pairs(words, max_distance, cancel)
     rows_by_hash = np.argsort(inverse, kind="stable").astype(np.int64)
     starts, counts = runs(inverse[rows_by_hash])
@@ -443,7 +443,7 @@ class HashIndex:
             raise ValueError(f"hashes must be 2-D (n, nbytes), not {hashes.shape}")
         self.nbytes = hashes.shape[1]
         self._rows = len(hashes)
-        self._words, inverse = unique_rows(_pack_words(np.asarray(hashes, dtype=np.uint8)))
+        self._words, inverse = unique_rows(pack_words(np.asarray(hashes, dtype=np.uint8)))
         self._rows_by_hash = np.argsort(inverse, kind="stable").astype(np.int64)
         self._starts, self._counts = runs(inverse[self._rows_by_hash])
         self._sample = self._words[:: max(1, len(self._words) // _SAMPLE)]
@@ -477,7 +477,7 @@ class HashIndex:
             raise ValueError(f"max_distance must be >= 0, not {max_distance}")
         if not len(queries) or not self._rows:
             return no_pairs()
-        words = _pack_words(np.asarray(queries, dtype=np.uint8))
+        words = pack_words(np.asarray(queries, dtype=np.uint8))
         plan = self._choose_plan(len(words), max_distance)
         if plan is None:
             columns = self._columns()

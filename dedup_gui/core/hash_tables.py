@@ -58,6 +58,14 @@ def no_pairs() -> Pairs:
     return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
 
 
+def nearest_per_pair(i: Ints, j: Ints, dist: npt.NDArray[np.int32], owners: int) -> Pairs:
+    """Each (i, j) once, at its smallest distance (``owners``: one more than the largest i, j)."""
+    key = i * owners + j
+    by_key = np.lexsort((dist, key))
+    first = by_key[runs(key[by_key])[0]]
+    return i[first], j[first], dist[first]
+
+
 def masks_by_high_bit(bits: int, radius: int) -> Iterator[tuple[int, list[int]]]:
     """Non-zero flip masks of up to ``radius`` bits, grouped by their highest set bit."""
     for high in range(bits):

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup_gui.core.cancel import CancelToken
-from dedup_gui.core.hamming import HashIndex, distinct_pairs, unique_rows
+from dedup_gui.core.hamming import HashIndex, distinct_pairs, pack_words, unique_rows
 from dedup_gui.core.hash_tables import (
     Ints,
     Pairs,
@@ -24,6 +24,7 @@ from dedup_gui.core.hash_tables import (
     Words,
     Words1,
     bit_counts,
+    nearest_per_pair,
     no_pairs,
     run_blocks,
     runs,
@@ -133,22 +134,6 @@ class LadderIndex:
 def _check(ladders: Sequence[bytes], hash_len: int) -> None:
     if any(ladder and len(ladder) != LADDER_RUNGS * hash_len for ladder in ladders):
         raise ValueError(f"a ladder is not {LADDER_RUNGS} hashes of {hash_len} bytes")
-
-
-def pack_words(hashes: npt.NDArray[np.uint8]) -> Words:
-    """Rows of hash bytes as ``hamming.as_words`` packs them, from an array, not a list."""
-    n, nbytes = hashes.shape
-    padded = np.zeros((n, -(-nbytes // 8) * 8), dtype=np.uint8)
-    padded[:, :nbytes] = hashes
-    return padded.view(">u8").astype(np.uint64)
-
-
-def nearest_per_pair(i: Ints, j: Ints, dist: npt.NDArray[np.int32], owners: int) -> Pairs:
-    """Each (i, j) once, at its smallest distance."""
-    key = i * owners + j
-    by_key = np.lexsort((dist, key))
-    first = by_key[runs(key[by_key])[0]]
-    return i[first], j[first], dist[first]
 
 
 class _Levels:

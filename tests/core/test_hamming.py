@@ -83,7 +83,7 @@ def test_candidate_pairs_equal_brute_force(
 ) -> None:
     rng = np.random.default_rng(n + nbytes + threshold)
     hashes = planted(rng, n, nbytes, threshold + 2) if data == "planted" else skewed(rng, n, nbytes)
-    words = hamming.unique_rows(hamming._pack_words(hashes))[0]
+    words = hamming.unique_rows(hamming.pack_words(hashes))[0]
     if search != "chosen":
         assert hamming._choose_plan(words, threshold) is not None
     expected = brute_pairs(hashes, threshold)
@@ -96,7 +96,7 @@ def test_candidate_pairs_equal_brute_force(
 def test_every_chunking_finds_every_pair(nbytes: int, threshold: int) -> None:
     # The cost model picks one chunking; each must be exact, whichever it picks on a machine.
     rng = np.random.default_rng(threshold)
-    words, _ = hamming.unique_rows(hamming._pack_words(planted(rng, 400, nbytes, threshold)))
+    words, _ = hamming.unique_rows(hamming.pack_words(planted(rng, 400, nbytes, threshold)))
     brute = as_set(hamming._concat(hamming._brute_force(words, threshold, CancelToken())))
     plans = [
         plan
@@ -129,7 +129,7 @@ def test_two_slot_self_join_equals_bucket_search(threshold: int, radius: int) ->
     # probes hit filled slots and overflowing buckets, and pairs come from both of their ends.
     rng = np.random.default_rng(threshold)
     hashes = np.concatenate([planted(rng, 200_000, 8, threshold + 2), skewed(rng, 6000, 8)])
-    words, _ = hamming.unique_rows(hamming._pack_words(hashes))
+    words, _ = hamming.unique_rows(hamming.pack_words(hashes))
     positions = list(range(1, 64, 3))  # 21 bits
     slots = hamming._slot_pairs(words, positions, radius, threshold, CancelToken())
     found = canonical(slots, len(words))
