@@ -297,7 +297,10 @@ def find_copies(
         match_crops=match_crops,
         cancel=cancel,
     )
-    request = ScanRequest(roots=(), hashing=index.settings, workers=workers)
+    # The threshold decides, as in a scan, whether near answers are checked too.
+    request = ScanRequest(
+        roots=(), hashing=index.settings, max_distance=max_distance, workers=workers
+    )
     # As a scan does: a turned or cropped match must also match in fine detail.
     groups = check_answers(groups, request, cache=store, cancel=cancel)
     return label_same_pixels(groups, store, request, cancel=cancel)

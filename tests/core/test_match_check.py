@@ -386,3 +386,19 @@ def test_a_scan_reports_its_checks_and_a_rescan_has_none_to_make(tmp_path: Path)
         seen.clear()
         run_scan(request, store, progress=seen.append)
         assert {(p.to_check, p.checked) for p in seen} == {(0, 0)}  # all remembered
+
+
+def test_find_copies_checks_near_answers_as_a_scan_at_the_same_threshold(tmp_path: Path) -> None:
+    lib, card = tmp_path / "lib", tmp_path / "card"
+    lib.mkdir()
+    card.mkdir()
+    first, second = burst_frames(lib)
+    second.rename(card / second.name)
+    scan(lib, tmp_path / "db.sqlite3")
+    records, _ = hash_photos([card / second.name], HashSettings(), workers=2)
+    with open_store(tmp_path / "db.sqlite3") as store:
+        index = LibraryIndex.load(store, HashSettings())
+        strict = find_copies(index, records, store, 8, workers=2)
+        loose = find_copies(index, records, store, 12, workers=2)
+    assert [len(g.members) for g in strict] == [1]  # checked: the next frame is no copy
+    assert [[m.record.path for m in g.members[1:]] for g in loose] == [[first]]  # unchecked
