@@ -65,10 +65,10 @@ def engine_scores(
     workers: int = 2,
 ) -> dict[int, Score]:
     """Scores of grouping ``records`` at each threshold, as a scan with these settings groups
-    (turned and cropped members checked in fine detail, as ``run_scan`` does after grouping)."""
+    (members checked in fine detail, as ``run_scan`` does after grouping at that threshold)."""
     out = {}
-    request = ScanRequest(roots=(), hashing=settings, workers=workers)
     for t in thresholds:
+        request = ScanRequest(roots=(), hashing=settings, max_distance=t, workers=workers)
 
         def group(records: list[ImageRecord], t: int = t) -> list[Group]:
             return group_by_distance(
